@@ -1,0 +1,55 @@
+# Entry commands of the order-messaging system. `make run` and `make test` do all set-up themselves.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard contracts/pyproject.toml libs/*/pyproject.toml devstack/pyproject.toml services/*/pyproject.toml))
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup run test test-unit lint format schemas browser bench-write bench-read bench-notify clean
+
+setup: $(STAMP)
+
+$(STAMP): Makefile requirements/constraints.txt requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt $(addprefix -e ./,$(PACKAGES))
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/python -m ordertalk_devstack run
+
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; fi; exit $$rc
+
+test-unit: setup
+	$(BIN)/python -m pytest -m "not e2e and not browser" tests/contracts $(wildcard tests/*/unit) $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(addsuffix /src,$(PACKAGES)) tests $(wildcard bench)
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+schemas: setup
+	$(BIN)/python -m ordertalk_contracts schemas --out contracts/schemas
+
+bench-write: setup
+	$(BIN)/python bench/write.py
+
+bench-read: setup
+	$(BIN)/python bench/read.py
+
+bench-notify: setup
+	$(BIN)/python bench/notify.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

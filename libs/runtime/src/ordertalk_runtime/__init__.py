@@ -1,0 +1,1 @@
+"""Edge pieces shared by every ordertalk service (auth, problem errors, Kafka settings)."""

@@ -1,0 +1,109 @@
+"""Real servers for the test suite: configured ones, testcontainers, or the local stand-ins."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ordertalk_devstack.processes import free_port
+from ordertalk_devstack.servers import start_kafka, start_mailcatcher, start_mongo
+from ordertalk_runtime.kafka import KafkaSettings
+from tests.support.mail import MailCatcher
+from tests.support.postgres import PostgresParams
+
+USE_CONTAINERS = os.environ.get("TESTCONTAINERS") == "1"
+
+
+@pytest.fixture(scope="session")
+def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the servers started by the tests write their logs."""
+    return tmp_path_factory.mktemp("server-logs")
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(server_logs: Path) -> Iterator[KafkaSettings]:
+    """A real Kafka-protocol broker: KAFKA_BOOTSTRAP_SERVERS, a container, or Tansu."""
+    if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
+        yield KafkaSettings()
+        return
+    if USE_CONTAINERS:
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield KafkaSettings(bootstrap_servers=kafka.get_bootstrap_server(), topic_partitions=3)
+        return
+    port = free_port()
+    proc = start_kafka(port, server_logs)
+    try:
+        yield KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", enable_idempotence=False, topic_partitions=3)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_url(server_logs: Path) -> Iterator[str]:
+    """A real MongoDB-wire server: MONGO_URL, a container, or nx-27017 in memory."""
+    if "MONGO_URL" in os.environ:
+        yield os.environ["MONGO_URL"]
+        return
+    if USE_CONTAINERS:
+        from testcontainers.mongodb import MongoDbContainer
+
+        with MongoDbContainer("mongo:7") as mongo:
+            yield mongo.get_connection_url()
+        return
+    port = free_port()
+    proc = start_mongo(port, None, server_logs)
+    try:
+        yield f"mongodb://127.0.0.1:{port}"
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresParams]:
+    """A real PostgreSQL server: POSTGRES_* settings, a container, or the machine's own."""
+    if USE_CONTAINERS and "POSTGRES_HOST" not in os.environ:
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16") as pg:
+            yield PostgresParams(
+                host=pg.get_container_host_ip(),
+                port=int(pg.get_exposed_port(5432)),
+                user=pg.username,
+                password=pg.password,
+                dbname=pg.dbname,
+            )
+        return
+    yield PostgresParams.from_env()
+
+
+@pytest.fixture
+def postgres_db(postgres_server: PostgresParams) -> Iterator[PostgresParams]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"ordertalk_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_server.with_db(name)
+    finally:
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def mail_catcher(tmp_path: Path, server_logs: Path) -> Iterator[MailCatcher]:
+    """A real SMTP server (aiosmtpd in its own process) that keeps what it receives."""
+    port = free_port()
+    maildir = tmp_path / "mail"
+    proc = start_mailcatcher(port, maildir, server_logs)
+    catcher = MailCatcher("127.0.0.1", port, maildir, proc)
+    try:
+        yield catcher
+    finally:
+        catcher.process.stop()
