@@ -7,7 +7,7 @@ PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard contracts/pyproject.toml li
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-unit lint format schemas browser bench-write bench-read bench-notify clean
+.PHONY: setup run test test-unit lint format schemas browser bench-write bench-read bench-notify up down clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,17 @@ bench-read: setup
 
 bench-notify: setup
 	$(BIN)/python bench/notify.py
+
+COMPOSE := docker compose -f deploy/compose/compose.yaml --env-file deploy/compose/.env
+
+deploy/compose/.env:
+	cp deploy/compose/.env.example $@
+
+up: deploy/compose/.env
+	$(COMPOSE) up -d --build --wait
+
+down:
+	$(COMPOSE) down
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
