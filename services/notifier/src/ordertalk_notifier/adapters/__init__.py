@@ -1,0 +1,1 @@
+"""Adapters of the notifier to real servers: MongoDB, SMTP, Kafka."""

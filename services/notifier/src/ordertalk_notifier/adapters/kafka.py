@@ -1,0 +1,117 @@
+"""Kafka adapter: consume thread events in batches, dead-letter poison, commit only after the batch is handled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from pymongo.errors import PyMongoError
+
+from ordertalk_contracts import ContractError, ThreadEvent, parse_thread_event
+from ordertalk_contracts.topics import THREAD_EVENTS
+from ordertalk_runtime.dead_letters import DeadLetter, send_dead_letter
+from ordertalk_runtime.kafka import KafkaSettings
+from ordertalk_runtime.metrics import DEAD_LETTERS, EVENTS_PROCESSED
+
+log = logging.getLogger(__name__)
+BatchHandler = Callable[[Sequence[ThreadEvent]], Awaitable[object]]
+CONSUMER = "notifier"
+
+
+@dataclass
+class ThreadEventConsumer:
+    """Runs ``handler`` over each partition's batch; retries infrastructure errors, dead-letters poison."""
+
+    kafka: KafkaSettings
+    group_id: str
+    handler: BatchHandler
+    fetch_max_wait_ms: int = 10
+    topic: str = THREAD_EVENTS
+    retry_max_seconds: float = 5.0
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        """Consume until cancelled."""
+        consumer = AIOKafkaConsumer(
+            self.topic,
+            **self.kafka.client_kwargs(),
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
+            max_poll_records=500,
+        )
+        producer = AIOKafkaProducer(**self.kafka.producer_kwargs())
+        await producer.start()
+        try:
+            await consumer.start()
+            self.started.set()
+            try:
+                while True:
+                    batches = await consumer.getmany(timeout_ms=1000)
+                    for tp, records in batches.items():
+                        await self._handle_partition(consumer, producer, tp, records)
+            finally:
+                await consumer.stop()
+        finally:
+            await producer.stop()
+
+    async def _handle_partition(
+        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, tp: TopicPartition, records: list[Any]
+    ) -> None:
+        batch: list[tuple[Any, ThreadEvent]] = []
+        for record in records:
+            try:
+                batch.append((record, parse_thread_event(record.value)))
+            except ContractError as exc:
+                await self._flush(producer, batch)  # keep order: what came before is handled first
+                batch = []
+                await self._dead_letter(producer, record, exc.reason)
+        await self._flush(producer, batch)
+        await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
+
+    async def _flush(self, producer: AIOKafkaProducer, batch: list[tuple[Any, ThreadEvent]]) -> None:
+        if not batch:
+            return
+        try:
+            await self._handle_retrying([event for _, event in batch])
+        except Exception as exc:
+            if len(batch) == 1:  # this very event cannot be handled: put it aside and carry on
+                await self._dead_letter(producer, batch[0][0], f"handler failed: {type(exc).__name__}: {exc}")
+                return
+            log.exception("batch of %d failed; handling its events one by one", len(batch))
+            for item in batch:
+                await self._flush(producer, [item])
+            return
+        for _, event in batch:
+            EVENTS_PROCESSED.labels(CONSUMER, event.event_type, "ok").inc()
+
+    async def _handle_retrying(self, events: list[ThreadEvent]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self.handler(events)
+                return
+            except (PyMongoError, OSError) as exc:
+                log.warning("handling %d events failed (%s); retrying in %.1fs", len(events), exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_seconds)
+
+    async def _dead_letter(self, producer: AIOKafkaProducer, record: Any, reason: str) -> None:
+        log.warning("dead-lettering %s[%s]@%s: %s", record.topic, record.partition, record.offset, reason)
+        letter = DeadLetter(
+            value=record.value or b"",
+            key=record.key,
+            source_topic=record.topic,
+            source_partition=record.partition,
+            source_offset=record.offset,
+            consumer_group=self.group_id,
+            reason=reason,
+        )
+        await send_dead_letter(producer, letter)
+        DEAD_LETTERS.labels(CONSUMER).inc()

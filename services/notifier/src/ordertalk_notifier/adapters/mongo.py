@@ -1,0 +1,163 @@
+"""MongoDB adapters: thread states with bell counts (``notifier_threads``) and the outbox (``notifier_outbox``)."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from ordertalk_threadstate import ThreadState
+from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from ordertalk_notifier.ports import BellCounts, OutboxEntry, Status
+
+Doc = dict[str, Any]
+THREADS = "notifier_threads"
+OUTBOX = "notifier_outbox"
+
+
+def connect(url: str) -> AsyncMongoClient[Doc]:
+    """A client (connects lazily) that answers time-zone aware datetimes."""
+    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000)
+
+
+async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    """Indexes the bell counts and the outbox queries use."""
+    threads = db[THREADS]
+    await threads.create_index([("unread_admin", ASCENDING)])
+    await threads.create_index([("dispute_open", ASCENDING)])
+    await threads.create_index([("customer_id", ASCENDING), ("unread_customer", ASCENDING)])
+    outbox = db[OUTBOX]
+    await outbox.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+
+
+def _thread_doc(state: ThreadState) -> Doc:
+    return {
+        "version": state.version,
+        "customer_id": state.customer.id if state.customer else None,
+        "unread_admin": state.unread_for("admin"),
+        "unread_customer": state.unread_for("customer"),
+        "dispute_open": state.open_dispute is not None,
+        "state": state.model_dump(mode="json"),
+    }
+
+
+class MongoThreadStore:
+    """ThreadStore on a MongoDB collection, one document per order with its counts denormalised and indexed."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.coll = db[THREADS]
+
+    async def get(self, order_id: str) -> ThreadState | None:
+        doc = await self.coll.find_one({"_id": order_id})
+        return None if doc is None else ThreadState.model_validate(doc["state"])
+
+    async def save(self, state: ThreadState) -> None:
+        # A DuplicateKeyError means a state of the same or a later version is stored already.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.coll.update_one(
+                {"_id": state.order_id, "version": {"$lt": state.version}}, {"$set": _thread_doc(state)}, upsert=True
+            )
+
+    async def admin_counts(self) -> BellCounts:
+        pipeline: list[Doc] = [
+            {"$match": {"unread_admin": {"$gt": 0}}},
+            {"$group": {"_id": None, "messages": {"$sum": "$unread_admin"}, "threads": {"$sum": 1}}},
+        ]
+        unread = await self._group(pipeline)
+        disputes = await self.coll.count_documents({"dispute_open": True})
+        return {"unread_messages": unread[0], "unread_threads": unread[1], "open_disputes": disputes}
+
+    async def customer_counts(self, customer_id: str) -> BellCounts:
+        pipeline: list[Doc] = [
+            {"$match": {"customer_id": customer_id, "unread_customer": {"$gt": 0}}},
+            {"$group": {"_id": None, "messages": {"$sum": "$unread_customer"}, "threads": {"$sum": 1}}},
+        ]
+        unread = await self._group(pipeline)
+        return {"unread_messages": unread[0], "unread_threads": unread[1]}
+
+    async def _group(self, pipeline: list[Doc]) -> tuple[int, int]:
+        cursor = await self.coll.aggregate(pipeline)
+        rows = await cursor.to_list()
+        if not rows:
+            return 0, 0
+        return int(rows[0]["messages"]), int(rows[0]["threads"])
+
+
+def _entry(doc: Doc) -> OutboxEntry:
+    return OutboxEntry(
+        key=doc["_id"],
+        event_id=doc["event_id"],
+        order_id=doc["order_id"],
+        kind=doc["kind"],
+        recipient=doc["recipient"],
+        sender=doc["sender"],
+        subject=doc["subject"],
+        message=bytes(doc["message"]),
+        created_at=doc["created_at"],
+        status=doc["status"],
+        attempts=int(doc.get("attempts", 0)),
+        next_attempt_at=doc.get("next_attempt_at"),
+        last_error=doc.get("last_error"),
+        sent_at=doc.get("sent_at"),
+        failed_at=doc.get("failed_at"),
+    )
+
+
+class MongoOutbox:
+    """Outbox on a MongoDB collection; the key is the document id, so each (event, recipient) exists once."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.coll = db[OUTBOX]
+
+    async def add(self, entries: list[OutboxEntry]) -> int:
+        new = 0
+        for e in entries:
+            doc = {
+                "event_id": e.event_id,
+                "order_id": e.order_id,
+                "kind": e.kind,
+                "recipient": e.recipient,
+                "sender": e.sender,
+                "subject": e.subject,
+                "message": e.message,
+                "created_at": e.created_at,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": e.created_at,
+            }
+            try:
+                result = await self.coll.update_one({"_id": e.key}, {"$setOnInsert": doc}, upsert=True)
+            except DuplicateKeyError:
+                continue
+            new += result.upserted_id is not None
+        return new
+
+    async def claim_due(self, now: datetime, lease_seconds: float) -> OutboxEntry | None:
+        doc = await self.coll.find_one_and_update(
+            {"status": "pending", "next_attempt_at": {"$lte": now}},
+            {"$set": {"next_attempt_at": now + timedelta(seconds=lease_seconds)}, "$inc": {"attempts": 1}},
+            sort=[("next_attempt_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _entry(doc)
+
+    async def mark_sent(self, key: str, now: datetime) -> None:
+        await self.coll.update_one({"_id": key}, {"$set": {"status": "sent", "sent_at": now}})
+
+    async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None:
+        await self.coll.update_one(
+            {"_id": key, "status": "pending"}, {"$set": {"last_error": error, "next_attempt_at": next_attempt_at}}
+        )
+
+    async def mark_failed(self, key: str, error: str, now: datetime) -> None:
+        await self.coll.update_one({"_id": key}, {"$set": {"status": "failed", "last_error": error, "failed_at": now}})
+
+    async def failed(self, limit: int = 100) -> list[OutboxEntry]:
+        cursor = self.coll.find({"status": "failed"}).sort("failed_at", -1).limit(limit)
+        return [_entry(d) async for d in cursor]
+
+    async def count(self, status: Status) -> int:
+        return await self.coll.count_documents({"status": status})

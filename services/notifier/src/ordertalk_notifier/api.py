@@ -1,0 +1,135 @@
+"""HTTP entrypoints: health, the caller's bell counts, the SSE bell stream, permanently failed e-mails."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import FastAPI, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+
+from ordertalk_notifier.alerts import ADMIN_AUDIENCE, customer_audience
+from ordertalk_notifier.hub import Alert, BroadcastHub
+from ordertalk_notifier.ports import BellCounts, Outbox, OutboxEntry
+from ordertalk_runtime.auth import CurrentAdmin, CurrentPrincipal, Principal, TokenCodec, principal_from_request
+from ordertalk_runtime.metrics import install_metrics
+from ordertalk_runtime.problems import install_problem_handlers
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+CountsOf = Callable[[str], Awaitable[BellCounts]]
+PING_SECONDS = 15.0
+
+
+class FailedNotification(BaseModel):
+    """An e-mail the mail server rejected for good."""
+
+    key: str
+    event_id: str
+    order_id: str
+    kind: str
+    recipient: str
+    subject: str
+    attempts: int
+    error: str | None
+    failed_at: str | None
+
+
+class FailedList(BaseModel):
+    """Permanently rejected e-mails, newest first."""
+
+    items: list[FailedNotification]
+
+
+def failed_view(entry: OutboxEntry) -> FailedNotification:
+    """The API view of a failed outbox entry."""
+    return FailedNotification(
+        key=entry.key,
+        event_id=entry.event_id,
+        order_id=entry.order_id,
+        kind=entry.kind,
+        recipient=entry.recipient,
+        subject=entry.subject,
+        attempts=entry.attempts,
+        error=entry.last_error,
+        failed_at=entry.failed_at.isoformat() if entry.failed_at else None,
+    )
+
+
+def audience_of(principal: Principal) -> str:
+    """Which bell a caller follows."""
+    return ADMIN_AUDIENCE if principal.role == "admin" else customer_audience(principal.subject)
+
+
+def sse_frame(alert: Alert) -> str:
+    """One ``bell`` server-sent event."""
+    return f"event: bell\ndata: {json.dumps(alert, separators=(',', ':'))}\n\n"
+
+
+async def bell_events(hub: BroadcastHub, audience: str, counts_of: CountsOf, ping: float) -> AsyncIterator[str]:
+    """The stream of one subscriber: the current counts at once, then every alert, with keep-alive comments."""
+    with hub.subscribe(audience) as queue:  # subscribe first: nothing between the snapshot and the stream is lost
+        yield "retry: 2000\n\n"
+        snapshot = {"counts": await counts_of(audience), "description": None, "order_id": None}
+        yield sse_frame(snapshot | {"event_type": None, "position": None})
+        while True:
+            try:
+                alert = await asyncio.wait_for(queue.get(), ping)
+            except TimeoutError:
+                yield ": ping\n\n"
+                continue
+            yield sse_frame(alert)
+
+
+def create_app(
+    codec: TokenCodec,
+    hub: BroadcastHub,
+    counts_of: CountsOf,
+    outbox: Outbox,
+    ready: Callable[[], Awaitable[dict[str, bool]]],
+    cors_origins: list[str],
+    lifespan: Lifespan | None = None,
+) -> FastAPI:
+    """The notifier's HTTP API."""
+    app = FastAPI(title="ordertalk notifier", version="1.0.0", lifespan=lifespan)
+    app.state.token_codec = codec
+    install_problem_handlers(app)
+    install_metrics(app, "notifier")
+    app.add_middleware(
+        CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET"], allow_headers=["Authorization"]
+    )
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        checks = await ready()
+        return JSONResponse(
+            {"ready": all(checks.values()), "checks": checks}, status_code=200 if all(checks.values()) else 503
+        )
+
+    @app.get("/v1/bell")
+    async def bell(principal: CurrentPrincipal) -> BellCounts:
+        return await counts_of(audience_of(principal))
+
+    @app.get(
+        "/v1/stream",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "bell events"}},
+    )
+    async def stream(request: Request, access_token: str | None = Query(default=None)) -> StreamingResponse:
+        principal = principal_from_request(request, codec, allow_query_token=True)
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        events = bell_events(hub, audience_of(principal), counts_of, PING_SECONDS)
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+
+    @app.get("/v1/notifications/failed")
+    async def failed(_: CurrentAdmin, limit: int = Query(default=100, ge=1, le=1000)) -> FailedList:
+        return FailedList(items=[failed_view(e) for e in await outbox.failed(limit)])
+
+    return app

@@ -1,0 +1,137 @@
+"""Wiring: builds the notifier (Mongo stores, SMTP mailer, consumer, sender, hub, API) from one Settings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from ordertalk_contracts.topics import DEAD_LETTERS, THREAD_EVENTS
+from ordertalk_notifier.adapters.kafka import ThreadEventConsumer
+from ordertalk_notifier.adapters.mongo import Doc, MongoOutbox, MongoThreadStore, connect, ensure_indexes
+from ordertalk_notifier.adapters.smtp import SmtpMailer
+from ordertalk_notifier.api import create_app
+from ordertalk_notifier.delivery import Backoff, OutboxSender
+from ordertalk_notifier.handling import EventHandler
+from ordertalk_notifier.hub import BroadcastHub
+from ordertalk_notifier.policy import Links
+from ordertalk_notifier.rendering import Sender
+from ordertalk_notifier.settings import Settings, SmtpSettings
+from ordertalk_runtime.auth import AuthSettings, TokenCodec
+from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Notifier:
+    """Every part of a running notifier, built (not connected) from settings."""
+
+    settings: Settings
+    kafka: KafkaSettings
+    smtp: SmtpSettings
+    auth: AuthSettings
+    client: AsyncMongoClient[Doc] = field(init=False)
+    hub: BroadcastHub = field(default_factory=BroadcastHub)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.client = connect(s.mongo_url)
+        self.db = self.client[s.mongo_db]
+        self.threads = MongoThreadStore(self.db)
+        self.outbox = MongoOutbox(self.db)
+        self.mailer = SmtpMailer(self.smtp)
+        self.sender = OutboxSender(
+            self.outbox,
+            self.mailer,
+            Backoff(s.notifier_retry_initial_seconds, s.notifier_retry_max_seconds),
+            workers=self.smtp.connections,
+            poll_seconds=s.notifier_poll_seconds,
+        )
+        self.handler = EventHandler(
+            self.threads,
+            self.outbox,
+            self.hub,
+            Links(s.store_notification_email, s.admin_base_url, s.storefront_base_url),
+            Sender(s.mail_from, s.mail_from_name),
+            on_new_email=self.sender.wake,
+        )
+        self.consumer = ThreadEventConsumer(
+            self.kafka, s.notifier_consumer_group, self.handler.handle_batch, s.notifier_fetch_max_wait_ms
+        )
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def ready(self) -> dict[str, bool]:
+        """Readiness checks: MongoDB answers, the consumer and the senders run."""
+        try:
+            await self.client.admin.command("ping")
+            mongo = True
+        except PyMongoError:
+            mongo = False
+        running = bool(self.tasks) and not any(t.done() for t in self.tasks)
+        return {"mongo": mongo, "consumer": self.consumer.started.is_set() and running}
+
+    async def start(self) -> None:
+        """Prepare indexes and topics, then run the consumer and the senders in the background."""
+        await ensure_indexes(self.db)
+        await ensure_topics(self.kafka, [THREAD_EVENTS, DEAD_LETTERS])
+        self.tasks = [
+            asyncio.create_task(_supervised("consumer", self.consumer.run)),
+            asyncio.create_task(_supervised("sender", self.sender.run)),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the background work and close connections."""
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.mailer.close()
+        await self.client.close()
+
+    def app(self) -> FastAPI:
+        """The HTTP API, running the background work for the app's lifetime."""
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        return create_app(
+            TokenCodec(self.auth),
+            self.hub,
+            self.handler.counts,
+            self.outbox,
+            self.ready,
+            self.settings.cors_origin_list,
+            lifespan,
+        )
+
+
+async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    delay = 0.5
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s stopped; restarting in %.1fs", name, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def build() -> Notifier:
+    """A notifier configured from the environment."""
+    return Notifier(Settings(), KafkaSettings(), SmtpSettings(), AuthSettings())

@@ -1,0 +1,96 @@
+"""In-memory fakes of the ports in ``ports.py``, for unit tests of the pure and service layers."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+from ordertalk_threadstate import ThreadState
+
+from ordertalk_notifier.ports import BellCounts, OutboxEntry, PermanentMailError, Status, TransientMailError
+
+
+class InMemoryThreadStore:
+    """ThreadStore kept in a dict."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, ThreadState] = {}
+
+    async def get(self, order_id: str) -> ThreadState | None:
+        return self.states.get(order_id)
+
+    async def save(self, state: ThreadState) -> None:
+        old = self.states.get(state.order_id)
+        if old is None or old.version < state.version:
+            self.states[state.order_id] = state
+
+    async def admin_counts(self) -> BellCounts:
+        states = self.states.values()
+        unread = [s.unread_for("admin") for s in states]
+        return {
+            "unread_messages": sum(unread),
+            "unread_threads": sum(1 for n in unread if n),
+            "open_disputes": sum(1 for s in states if s.open_dispute is not None),
+        }
+
+    async def customer_counts(self, customer_id: str) -> BellCounts:
+        own = [s for s in self.states.values() if s.customer is not None and s.customer.id == customer_id]
+        unread = [s.unread_for("customer") for s in own]
+        return {"unread_messages": sum(unread), "unread_threads": sum(1 for n in unread if n)}
+
+
+class InMemoryOutbox:
+    """Outbox kept in a dict keyed by entry key."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, OutboxEntry] = {}
+
+    async def add(self, entries: list[OutboxEntry]) -> int:
+        new = [e for e in entries if e.key not in self.entries]
+        for entry in new:
+            self.entries[entry.key] = entry
+        return len(new)
+
+    async def claim_due(self, now: datetime, lease_seconds: float) -> OutboxEntry | None:
+        for entry in sorted(self.entries.values(), key=lambda e: e.created_at):
+            due = entry.next_attempt_at is None or entry.next_attempt_at <= now
+            if entry.status == "pending" and due:
+                claimed = dataclasses.replace(
+                    entry, attempts=entry.attempts + 1, next_attempt_at=now + timedelta(seconds=lease_seconds)
+                )
+                self.entries[entry.key] = claimed
+                return claimed
+        return None
+
+    async def mark_sent(self, key: str, now: datetime) -> None:
+        self.entries[key] = dataclasses.replace(self.entries[key], status="sent", sent_at=now)
+
+    async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None:
+        self.entries[key] = dataclasses.replace(self.entries[key], last_error=error, next_attempt_at=next_attempt_at)
+
+    async def mark_failed(self, key: str, error: str, now: datetime) -> None:
+        self.entries[key] = dataclasses.replace(self.entries[key], status="failed", last_error=error, failed_at=now)
+
+    async def failed(self, limit: int = 100) -> list[OutboxEntry]:
+        return [e for e in self.entries.values() if e.status == "failed"][:limit]
+
+    async def count(self, status: Status) -> int:
+        return sum(1 for e in self.entries.values() if e.status == status)
+
+
+class RecordingMailer:
+    """Mailer that records messages; scripted failures per recipient are raised first."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, bytes]] = []
+        self.transient_failures: dict[str, int] = {}
+        self.rejected: set[str] = set()
+
+    async def send(self, sender: str, recipient: str, message: bytes) -> None:
+        if recipient in self.rejected:
+            raise PermanentMailError(f"550 {recipient} rejected")
+        left = self.transient_failures.get(recipient, 0)
+        if left:
+            self.transient_failures[recipient] = left - 1
+            raise TransientMailError("421 try later")
+        self.sent.append((sender, recipient, message))

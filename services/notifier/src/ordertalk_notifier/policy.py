@@ -1,0 +1,125 @@
+"""Who gets which e-mail: (event, thread state) -> notifications; pure, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from urllib.parse import quote
+
+from ordertalk_threadstate import ThreadState, excerpt
+
+from ordertalk_contracts import (
+    DisputeClosedV1,
+    DisputeOpenedV1,
+    MessagePostedV1,
+    ThreadEvent,
+)
+
+Kind = Literal["message", "dispute_opened", "dispute_closed"]
+Audience = Literal["store", "customer"]
+EXCERPT_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Addresses the policy needs: the store's notification address and the UI base URLs."""
+
+    store_email: str
+    admin_base_url: str
+    storefront_base_url: str
+
+    def thread_link(self, audience: Audience, order_id: str) -> str:
+        """Where the recipient reads the thread: the admin UI for the store, the storefront for a customer."""
+        oid = quote(order_id, safe="")
+        if audience == "store":
+            return f"{self.admin_base_url.rstrip('/')}/orders/{oid}/messages"
+        return f"{self.storefront_base_url.rstrip('/')}/orders/{oid}"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who an e-mail goes to."""
+
+    audience: Audience
+    email: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One e-mail to send: about which event, to whom, saying what."""
+
+    event_id: str
+    kind: Kind
+    recipient: Recipient
+    order_id: str
+    order_number: str
+    author_name: str
+    author_role: str
+    text: str
+    link: str
+    occurred_at: datetime
+    reply_to: Recipient | None = None
+
+    @property
+    def key(self) -> str:
+        """Unique key of (event, recipient): the outbox sends each key once."""
+        return f"{self.event_id}:{recipient_digest(self.recipient.email)}"
+
+
+def recipient_digest(email: str) -> str:
+    """A short stable digest of an address (case-insensitive)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
+def _kind(event: ThreadEvent) -> tuple[Kind, str] | None:
+    if isinstance(event, MessagePostedV1):
+        return "message", excerpt(event.body, EXCERPT_CHARS)
+    if isinstance(event, DisputeOpenedV1):
+        return "dispute_opened", excerpt(event.reason, EXCERPT_CHARS)
+    if isinstance(event, DisputeClosedV1):
+        return "dispute_closed", ""
+    return None
+
+
+def recipients(event: ThreadEvent, state: ThreadState, links: Links) -> list[Recipient]:
+    """Everyone on the thread except the side that acted: the store and/or the order's customer."""
+    party = event.actor.party
+    found: list[Recipient] = []
+    if party != "admin":
+        found.append(Recipient("store", links.store_email, "Store"))
+    customer = state.customer
+    if party != "customer" and customer is not None:
+        found.append(Recipient("customer", str(customer.email), customer.name))
+    return found
+
+
+def notifications_for(event: ThreadEvent, state: ThreadState, links: Links) -> list[Notification]:
+    """The e-mails an event causes: messages and dispute changes reach the other side; reads cause none."""
+    what = _kind(event)
+    if what is None:
+        return []
+    kind, text = what
+    customer = state.customer
+    customer_contact = Recipient("customer", str(customer.email), customer.name) if customer else None
+    store_contact = Recipient("store", links.store_email, "Store")
+    notes = []
+    for recipient in recipients(event, state, links):
+        notes.append(
+            Notification(
+                event_id=str(event.event_id),
+                kind=kind,
+                recipient=recipient,
+                order_id=event.order_id,
+                order_number=state.order_number or event.order_id,
+                author_name=event.actor.display_name,
+                author_role=event.actor.role,
+                text=text,
+                link=links.thread_link(recipient.audience, event.order_id),
+                occurred_at=event.occurred_at,
+                reply_to=customer_contact if recipient.audience == "store" else store_contact,
+            )
+        )
+    return notes

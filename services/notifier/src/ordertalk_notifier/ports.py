@@ -1,0 +1,82 @@
+"""The notifier's ports: thread-state store, outbox, mail transport (Protocols and their records)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+from ordertalk_threadstate import ThreadState
+
+Status = Literal["pending", "sent", "failed"]
+BellCounts = dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One e-mail to deliver once: its unique key (event + recipient) and the rendered message."""
+
+    key: str
+    event_id: str
+    order_id: str
+    kind: str
+    recipient: str
+    sender: str
+    subject: str
+    message: bytes
+    created_at: datetime
+    status: Status = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    failed_at: datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class ThreadStore(Protocol):
+    """Per-thread state (the fold of its events) and the bell counts derived from all threads."""
+
+    async def get(self, order_id: str) -> ThreadState | None: ...
+
+    async def save(self, state: ThreadState) -> None:
+        """Store ``state`` unless a state of the same or a later version is stored already."""
+
+    async def admin_counts(self) -> BellCounts: ...
+
+    async def customer_counts(self, customer_id: str) -> BellCounts: ...
+
+
+class Outbox(Protocol):
+    """Durable record of e-mails: pending until sent, sent, or failed for good."""
+
+    async def add(self, entries: list[OutboxEntry]) -> int:
+        """Record entries whose key is new as pending; answer how many were new."""
+
+    async def claim_due(self, now: datetime, lease_seconds: float) -> OutboxEntry | None:
+        """Take one pending entry whose attempt is due, hiding it from other senders for the lease."""
+
+    async def mark_sent(self, key: str, now: datetime) -> None: ...
+
+    async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None: ...
+
+    async def mark_failed(self, key: str, error: str, now: datetime) -> None: ...
+
+    async def failed(self, limit: int = 100) -> list[OutboxEntry]: ...
+
+    async def count(self, status: Status) -> int: ...
+
+
+class TransientMailError(Exception):
+    """Delivery failed for now (server down, 4xx): try again later."""
+
+
+class PermanentMailError(Exception):
+    """The server rejected the message for good (5xx): do not retry."""
+
+
+class Mailer(Protocol):
+    """Hands a rendered message to a mail server."""
+
+    async def send(self, sender: str, recipient: str, message: bytes) -> None:
+        """Deliver; TransientMailError or PermanentMailError on failure."""

@@ -1,0 +1,101 @@
+"""Notification -> e-mail (plain text + HTML) with safe headers; pure, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy as email_policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from functools import cache
+from importlib.resources import files
+from string import Template
+
+from ordertalk_notifier.policy import Kind, Notification, Recipient
+
+MAX_HEADER_TEXT = 150
+_ROLE_LABELS = {"admin": "store", "customer": "customer", "vendor": "vendor", "system": "system"}
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who the e-mails come from."""
+
+    address: str
+    name: str
+
+
+def header_text(value: str, limit: int = MAX_HEADER_TEXT) -> str:
+    """Text safe for a header: control and line-separator characters become spaces, runs of space collapse."""
+    cleaned = "".join(" " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} else ch for ch in value)
+    line = " ".join(cleaned.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def body_text(value: str) -> str:
+    """Text safe for a body: line breaks and tabs kept, other control characters dropped."""
+    return "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cf", "Zl", "Zp"})
+
+
+def subject(note: Notification) -> str:
+    """The Subject line (user data cleaned)."""
+    number, who = header_text(note.order_number, 50), header_text(note.author_name, 80)
+    if note.kind == "message":
+        if note.recipient.audience == "customer":
+            return f"New message about your order {number}"
+        return f"New message for order {number} from {who}"
+    verb = "opened" if note.kind == "dispute_opened" else "closed"
+    return f"Dispute {verb} on order {number} by {who}"
+
+
+def message_id(note: Notification, domain: str) -> str:
+    """A Message-ID derived from the event and the recipient, so a resend carries the same one."""
+    digest = hashlib.sha256(note.key.encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def _address(who: Recipient) -> Address:
+    username, _, domain = who.email.strip().partition("@")
+    return Address(display_name=header_text(who.name, 80), username=username, domain=domain)
+
+
+@cache
+def _template(kind: Kind, ext: str) -> Template:
+    source = files("ordertalk_notifier").joinpath("templates", f"{kind}.{ext}").read_text(encoding="utf-8")
+    return Template(source)
+
+
+def _fields(note: Notification, signature: str) -> dict[str, str]:
+    return {
+        "recipient_name": header_text(note.recipient.name, 80),
+        "author_name": header_text(note.author_name, 80),
+        "author_label": _ROLE_LABELS.get(note.author_role, note.author_role),
+        "order_number": header_text(note.order_number, 50),
+        "text": body_text(note.text),
+        "link": note.link,
+        "signature": signature,
+    }
+
+
+def render(note: Notification, sender: Sender, now: datetime) -> EmailMessage:
+    """The full e-mail for a notification: headers, a text/plain part and a text/html alternative."""
+    domain = sender.address.rpartition("@")[2] or "localhost"
+    msg = EmailMessage(policy=email_policy.SMTP)
+    msg["Subject"] = subject(note)
+    msg["From"] = Address(display_name=header_text(sender.name, 80), addr_spec=sender.address)
+    msg["To"] = _address(note.recipient)
+    if note.reply_to is not None:
+        msg["Reply-To"] = _address(note.reply_to)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id(note, domain)
+    msg["X-Ordertalk-Event-Id"] = header_text(note.event_id, 64)
+    msg["Auto-Submitted"] = "auto-generated"
+    fields = _fields(note, header_text(sender.name, 80))
+    msg.set_content(_template(note.kind, "txt").substitute(fields))
+    escaped = {k: html.escape(v, quote=True) for k, v in fields.items()}
+    msg.add_alternative(_template(note.kind, "html").substitute(escaped), subtype="html")
+    return msg
