@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard contracts/pyproject.toml libs/*/pyproject.toml devstack/pyproject.toml services/*/pyproject.toml))
+PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard contracts/pyproject.toml libs/*/pyproject.toml devstack/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 

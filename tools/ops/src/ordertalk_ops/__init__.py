@@ -1,0 +1,1 @@
+"""Operator tooling of the order-messaging system."""

@@ -1,0 +1,103 @@
+"""`ordertalk-ops`: consumer lag, dead letters, thread history; replay and rebuild via the services."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+
+from ordertalk_contracts.topics import ALL_TOPICS
+from ordertalk_ops.dead_letters import read_dead_letters, redrive
+from ordertalk_ops.lag import consumer_lag
+from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec
+from ordertalk_runtime.kafka import KafkaSettings
+
+DEFAULT_GROUPS = "messaging-orders,projections,notifier"
+
+
+def _print_lag(groups: list[str] | None) -> int:
+    names = groups or os.environ.get("OPS_CONSUMER_GROUPS", DEFAULT_GROUPS).split(",")
+    rows = asyncio.run(consumer_lag(KafkaSettings(), names, list(ALL_TOPICS)))
+    print(f"{'group':<28} {'topic':<32} {'part':>4} {'committed':>10} {'end':>10} {'lag':>8}")
+    for row in rows:
+        committed = "-" if row.committed is None else str(row.committed)
+        print(f"{row.group:<28} {row.topic:<32} {row.partition:>4} {committed:>10} {row.end:>10} {row.lag:>8}")
+    print(f"total lag: {sum(r.lag for r in rows)}")
+    return 0
+
+
+async def _dead_letters(command: str, selected: set[str], limit: int) -> int:
+    settings = KafkaSettings()
+    letters = [letter async for letter in read_dead_letters(settings)]
+    if command == "list":
+        for letter in letters[-limit:]:
+            where = f"{letter.partition}:{letter.offset}"
+            group = letter.headers.get("dlq.consumer.group", "")
+            print(f"{where:>10}  {group:<20} {letter.source_topic:<32} {letter.reason[:120]}")
+        print(f"{len(letters)} dead letters")
+        return 0
+    chosen = [x for x in letters if not selected or f"{x.partition}:{x.offset}" in selected]
+    sent = await redrive(settings, chosen)
+    print(f"re-drove {sent} message(s) to their source topics")
+    return 0
+
+
+def _history(order_id: str) -> int:
+    codec = TokenCodec(AuthSettings())
+    token = codec.mint(Principal("admin", "ops", "Operator"), ttl_seconds=300)
+    base = os.environ.get("MESSAGING_URL", "http://127.0.0.1:8001")
+    response = httpx.get(
+        f"{base}/v1/orders/{order_id}/history", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    if response.status_code != 200:
+        print(f"{response.status_code}: {response.text}", file=sys.stderr)
+        return 1
+    for event in response.json()["events"]:
+        actor = event.get("actor", {})
+        detail = {k: v for k, v in event.items() if k in ("body", "reason", "party", "read_up_to", "dispute_no", "seq")}
+        print(
+            f"v{event['thread_version']:<4} {event['occurred_at']}  {event['event_type']:<20}"
+            f" {actor.get('display_name', '')} ({actor.get('role', '')})  {json.dumps(detail, ensure_ascii=False)}"
+        )
+    return 0
+
+
+def _delegate(module: str, args: list[str]) -> int:
+    return subprocess.run([sys.executable, "-m", module, *args], check=False).returncode
+
+
+def main() -> None:
+    """Parse the command line and run one operator command."""
+    parser = argparse.ArgumentParser(prog="ordertalk-ops", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    lag = sub.add_parser("lag", help="consumer lag per group and partition")
+    lag.add_argument("--group", action="append", help="only this group (repeatable)")
+    dlq = sub.add_parser("dead-letters", help="list or re-drive the dead-letter topic")
+    dlq.add_argument("action", choices=["list", "redrive"])
+    dlq.add_argument("--only", action="append", default=[], help="PARTITION:OFFSET to re-drive (repeatable)")
+    dlq.add_argument("--limit", type=int, default=50)
+    history = sub.add_parser("history", help="a thread's full event history (B1)")
+    history.add_argument("order_id")
+    sub.add_parser("replay", help="re-publish stored events (messaging service)", add_help=False)
+    sub.add_parser("rebuild", help="rebuild read models (projections service)", add_help=False)
+    args, rest = parser.parse_known_args()
+    if args.command == "lag":
+        code = _print_lag(args.group)
+    elif args.command == "dead-letters":
+        code = asyncio.run(_dead_letters(args.action, set(args.only), args.limit))
+    elif args.command == "history":
+        code = _history(args.order_id)
+    elif args.command == "replay":
+        code = _delegate("ordertalk_messaging", ["replay", *rest])
+    else:
+        code = _delegate("ordertalk_projections", ["rebuild", *rest])
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()
