@@ -1,0 +1,96 @@
+"""HTTP entrypoint: pages, static assets, /config.js and the local dev sign-in."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from ordertalk_runtime.auth import TokenCodec
+from ordertalk_runtime.problems import Problem, install_problem_handlers
+from ordertalk_web.client_config import config_module
+from ordertalk_web.pages import PAGES, REDIRECTS, STATIC_DIR, page_file
+from ordertalk_web.security import security_headers
+from ordertalk_web.settings import WebSettings
+from ordertalk_web.signin import PERSONAS, UnknownPersona, sign_in
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class SignInRequest(BaseModel):
+    """Who to sign in as (a demo persona's subject)."""
+
+    subject: str = Field(min_length=1, max_length=200)
+
+
+def _page_route(app: FastAPI, path: str, filename: str) -> None:
+    async def page() -> FileResponse:
+        return FileResponse(page_file(filename), media_type="text/html", headers=NO_STORE)
+
+    app.add_api_route(path, page, methods=["GET"], include_in_schema=False, name=filename)
+
+
+def _redirect_route(app: FastAPI, path: str, target: str) -> None:
+    async def redirect() -> RedirectResponse:
+        return RedirectResponse(target, status_code=307)
+
+    app.add_api_route(path, redirect, methods=["GET"], include_in_schema=False)
+
+
+def _dev_routes(app: FastAPI, settings: WebSettings, codec: TokenCodec) -> None:
+    @app.get("/dev/personas", tags=["dev sign-in"])
+    async def personas() -> list[dict[str, str | None]]:
+        """The demo people of the local stack."""
+        if not settings.dev_signin:
+            raise Problem(404, "Not Found", "dev sign-in is disabled")
+        return [{"subject": p.subject, "role": p.role, "name": p.name, "email": p.email} for p in PERSONAS]
+
+    @app.post("/dev/token", tags=["dev sign-in"])
+    async def token(body: SignInRequest) -> JSONResponse:
+        """Mint a JWT for a demo person (local stack only)."""
+        if not settings.dev_signin:
+            raise Problem(404, "Not Found", "dev sign-in is disabled")
+        try:
+            return JSONResponse(sign_in(codec, body.subject), headers=NO_STORE)
+        except UnknownPersona as exc:
+            raise Problem(404, "Not Found", f"no demo person {body.subject!r}") from exc
+
+
+def create_app(settings: WebSettings, codec: TokenCodec) -> FastAPI:
+    """The web service's ASGI app."""
+    app = FastAPI(title="ordertalk web", version="1.0.0")
+    install_problem_handlers(app)
+    headers = security_headers(settings)
+    config_js = config_module(settings)
+
+    @app.middleware("http")
+    async def add_security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """Alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> dict[str, str]:
+        """Ready: the pages need no server of their own (the browser calls the APIs)."""
+        return {"status": "ok"}
+
+    @app.get("/config.js", include_in_schema=False)
+    async def config() -> Response:
+        return Response(config_js, media_type="text/javascript", headers=NO_STORE)
+
+    _dev_routes(app, settings, codec)
+    for path, target in REDIRECTS.items():
+        _redirect_route(app, path, target)
+    for path, filename in PAGES.items():
+        _page_route(app, path, filename)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,182 @@
+// Orders → Messages: thread list with filter panel, bulk read/unread, pagination, live refresh.
+import { messaging, projections } from "./api.js";
+import { adminShell, onBell } from "./admin-shell.js";
+import { errorBox, h, replace } from "./dom.js";
+import { formatDateTime } from "./format.js";
+
+adminShell("messages");
+const PER_PAGE = 25;
+const main = document.getElementById("main");
+const params = new URLSearchParams(location.search);
+const state = {
+  q: params.get("q") || "",
+  type: ["all", "unread", "disputes"].includes(params.get("type")) ? params.get("type") : "all",
+  page: Math.max(1, Number(params.get("page")) || 1),
+  result: null,
+  selected: new Set(),
+  status: null,
+};
+const orderUrl = (row) => `/admin/orders/${encodeURIComponent(row.order_id)}#messages`;
+
+function syncUrl() {
+  const query = new URLSearchParams();
+  if (state.q) query.set("q", state.q);
+  if (state.type !== "all") query.set("type", state.type);
+  if (state.page > 1) query.set("page", String(state.page));
+  const search = query.toString();
+  history.replaceState(null, "", search ? `?${search}` : location.pathname);
+}
+
+async function load() {
+  syncUrl();
+  try {
+    state.result = await projections.threads({ q: state.q, type: state.type, page: state.page, per_page: PER_PAGE });
+  } catch (error) {
+    state.result = null;
+    state.status = errorBox(error);
+  }
+  render();
+}
+
+// The order ids of every thread that matches the current filter (all pages).
+async function matchingOrderIds() {
+  const ids = [];
+  for (let page = 1; ; page += 1) {
+    const result = await projections.threads({ q: state.q, type: state.type, page, per_page: 100 });
+    ids.push(...result.items.map((row) => row.order_id));
+    if (result.items.length === 0 || ids.length >= result.total) return ids;
+  }
+}
+
+async function mark(read, scope) {
+  let selection;
+  if (scope === "filter") {
+    selection = !state.q && state.type === "all" ? { all: true } : { order_ids: await matchingOrderIds() };
+  } else {
+    selection = { order_ids: [...state.selected] };
+  }
+  if (!selection.all && selection.order_ids.length === 0) {
+    state.status = h("div", { class: "alert" }, "Select one or more threads first.");
+    render();
+    return;
+  }
+  try {
+    const result = await messaging.markThreads(read, selection);
+    const n = selection.all ? "All" : String(selection.order_ids.length);
+    state.status = h("div", { class: "alert alert-ok", role: "status" },
+      `${n} thread(s) marked as ${read ? "read" : "unread"}.`, result && result.results ? "" : "");
+    state.selected.clear();
+  } catch (error) {
+    state.status = errorBox(error);
+  }
+  await load();
+}
+
+function filterPanel() {
+  const q = h("input", { type: "search", name: "q", id: "filter-q", value: state.q, placeholder: "Order number or message text", "aria-label": "Keywords" });
+  const type = h("select", { name: "type", id: "filter-type", "aria-label": "Type" },
+    h("option", { value: "all" }, "All messages"),
+    h("option", { value: "unread" }, "Unread messages"),
+    h("option", { value: "disputes" }, "Open disputes"));
+  type.value = state.type;
+  const form = h("form", { class: "filter-panel card", id: "filter-form", role: "search" },
+    h("label", { class: "field grow" }, h("span", {}, "Keywords"), q),
+    h("label", { class: "field" }, h("span", {}, "Show"), type),
+    h("button", { type: "submit", class: "button button-primary", id: "filter-search" }, "Search"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    Object.assign(state, { q: q.value.trim(), type: type.value, page: 1, status: null });
+    state.selected.clear();
+    load();
+  });
+  type.addEventListener("change", () => form.requestSubmit());
+  return form;
+}
+
+function bulkBar() {
+  const scope = h("select", { id: "bulk-scope", "aria-label": "Apply to" },
+    h("option", { value: "selected" }, "Selected threads"),
+    h("option", { value: "filter" }, "All threads matching the filter"));
+  const run = (read) => () => mark(read, scope.value);
+  return h("div", { class: "bulk-bar" },
+    h("span", { class: "muted" }, "Apply to"), scope,
+    h("button", { type: "button", class: "button", id: "mark-read", onclick: run(true) }, "Mark as read"),
+    h("button", { type: "button", class: "button", id: "mark-unread", onclick: run(false) }, "Mark as unread"),
+    h("span", { class: "muted", id: "selected-count" }, state.selected.size ? `${state.selected.size} selected` : ""));
+}
+
+function row(item) {
+  const checked = state.selected.has(item.order_id);
+  const box = h("input", { type: "checkbox", class: "row-check", checked, "aria-label": `Select order ${item.order_number}` });
+  box.addEventListener("change", () => {
+    if (box.checked) state.selected.add(item.order_id);
+    else state.selected.delete(item.order_id);
+    document.getElementById("selected-count").textContent = state.selected.size ? `${state.selected.size} selected` : "";
+  });
+  const last = item.last_message;
+  const tr = h("tr", { class: item.unread ? "thread-row unread" : "thread-row", dataset: { orderId: item.order_id } },
+    h("td", { class: "col-check" }, box),
+    h("td", { class: "col-link" }, h("a", { href: orderUrl(item), class: "order-link" }, item.order_number),
+      h("div", { class: "muted small" }, item.customer ? item.customer.name : "")),
+    h("td", { class: "col-message" },
+      item.unread ? h("div", { class: "new-note" }, `New message for order ${item.order_number}`,
+        item.unread > 1 ? ` (${item.unread})` : "") : null,
+      last ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${last.author.display_name}: `), last.excerpt)
+        : h("div", { class: "muted" }, "No messages yet")),
+    h("td", { class: "col-date" }, h("div", {}, formatDateTime(last ? last.posted_at : item.last_activity_at)),
+      item.dispute && !item.dispute.closed_at ? h("div", { class: "dispute-flag" }, "Dispute") : null));
+  tr.addEventListener("click", (event) => {
+    if (event.target.closest("input, a, label")) return;
+    location.assign(orderUrl(item));
+  });
+  return tr;
+}
+
+function pagination(result) {
+  const pages = Math.max(1, Math.ceil(result.total / PER_PAGE));
+  const first = result.total ? (state.page - 1) * PER_PAGE + 1 : 0;
+  const lastShown = Math.min(result.total, state.page * PER_PAGE);
+  const go = (page) => () => {
+    state.page = page;
+    load();
+  };
+  return h("div", { class: "pagination" },
+    h("span", { class: "muted", id: "page-info" }, `${first}–${lastShown} of ${result.total}`),
+    h("button", { type: "button", class: "button", disabled: state.page <= 1, onclick: go(state.page - 1) }, "‹ Previous"),
+    h("span", {}, `Page ${state.page} of ${pages}`),
+    h("button", { type: "button", class: "button", disabled: state.page >= pages, onclick: go(state.page + 1) }, "Next ›"));
+}
+
+function table(result) {
+  if (!result.items.length) return h("p", { class: "empty", id: "no-threads" }, "No conversations match the filter.");
+  const all = h("input", { type: "checkbox", id: "check-all", "aria-label": "Select all on this page",
+    checked: result.items.every((item) => state.selected.has(item.order_id)) });
+  all.addEventListener("change", () => {
+    for (const item of result.items) {
+      if (all.checked) state.selected.add(item.order_id);
+      else state.selected.delete(item.order_id);
+    }
+    render();
+  });
+  return h("table", { class: "grid", id: "threads" },
+    h("thead", {}, h("tr", {}, h("th", { class: "col-check" }, all), h("th", {}, "Link"), h("th", {}, "Message"), h("th", {}, "Date"))),
+    h("tbody", {}, result.items.map(row)));
+}
+
+const results = h("section", { class: "card", id: "results" });
+replace(main,
+  h("nav", { class: "breadcrumbs" }, "Orders / Messages"),
+  h("div", { class: "page-head" }, h("h1", {}, "Messages")),
+  filterPanel(),
+  results);
+
+function render() {
+  replace(results, bulkBar(), state.status, state.result ? [table(state.result), pagination(state.result)] : null);
+}
+
+let pending = null;
+onBell(() => {
+  clearTimeout(pending);
+  pending = setTimeout(load, 150);
+});
+load();

@@ -1,0 +1,129 @@
+// Admin order page: details tab and the Messages tab (thread, reply, disputes, read marking).
+import { ApiError, messaging, projections } from "./api.js";
+import { adminShell, onBell } from "./admin-shell.js";
+import { badge, errorBox, h, replace, setBadge } from "./dom.js";
+import { formatDateTime, plural } from "./format.js";
+import { disputeBanner, disputeButton, messageList, replyForm } from "./thread-view.js";
+
+adminShell("orders");
+const orderId = decodeURIComponent(location.pathname.split("/").pop());
+const main = document.getElementById("main");
+const state = { order: null, thread: null, tab: location.hash === "#messages" ? "messages" : "details", readBefore: null };
+const tabBadge = badge(0, "badge-danger");
+tabBadge.id = "messages-tab-badge";
+
+async function loadThread() {
+  try {
+    return await projections.thread(orderId);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+async function load() {
+  try {
+    [state.order, state.thread] = await Promise.all([projections.order(orderId), loadThread()]);
+  } catch (error) {
+    const text = error instanceof ApiError && error.status === 404 ? "This order does not exist." : error.message;
+    replace(main, h("h1", {}, "Order"), errorBox(new Error(text)));
+    return;
+  }
+  render();
+  if (state.tab === "messages") await markRead();
+}
+
+async function markRead() {
+  const thread = state.thread;
+  if (!thread || !thread.unread) return;
+  await messaging.markRead(orderId);
+  state.thread = await loadThread();
+  render();
+}
+
+async function refresh() {
+  state.thread = await loadThread();
+  render();
+  if (state.tab === "messages" && !document.hidden) await markRead();
+}
+
+function selectTab(tab) {
+  state.tab = tab;
+  history.replaceState(null, "", tab === "messages" ? "#messages" : location.pathname);
+  render();
+  if (tab === "messages") markRead().catch(() => {});
+}
+
+function detailsPanel(order) {
+  const row = (label, value) => [h("dt", {}, label), h("dd", {}, value)];
+  return h(
+    "section",
+    { class: "card", id: "details-panel" },
+    h("dl", { class: "details" },
+      row("Order number", order.order_number),
+      row("Customer", order.customer.name),
+      row("E-mail", order.customer.email),
+      row("Placed", formatDateTime(order.placed_at) || "—"),
+      row("Messages", plural(order.message_count || 0, "message", "messages"))),
+  );
+}
+
+function messagesPanel(order, thread) {
+  if (state.readBefore === null) state.readBefore = thread && thread.read_positions ? thread.read_positions.admin || 0 : 0;
+  const hasMessages = thread && (thread.messages || []).length > 0;
+  const actions = {
+    open: async (reason) => {
+      await messaging.openDispute(orderId, reason);
+      await refresh();
+    },
+    close: async () => {
+      await messaging.closeDispute(orderId);
+      await refresh();
+    },
+  };
+  return h(
+    "section",
+    { class: "card", id: "messages-panel" },
+    h("div", { class: "panel-toolbar" }, h("h2", {}, "Messages"), disputeButton(thread, order.order_number, actions)),
+    disputeBanner(thread && thread.dispute, false),
+    hasMessages
+      ? messageList(thread, "admin", state.readBefore)
+      : h("p", { class: "empty", id: "no-messages" },
+          `There are no messages for this order yet. You can contact the customer, ${order.customer.name}, here:`),
+    replyForm(async (body) => {
+      await messaging.post(orderId, body);
+      await refresh();
+    }),
+  );
+}
+
+function render() {
+  const { order, thread } = state;
+  if (!order) return;
+  document.title = `Order ${order.order_number} — Admin`;
+  setBadge(tabBadge, thread ? thread.unread : 0);
+  const tab = (name, label, extra) =>
+    h("button", { type: "button", role: "tab", class: state.tab === name ? "tab active" : "tab", id: `tab-${name}`,
+      "aria-selected": String(state.tab === name), onclick: () => selectTab(name) }, label, extra);
+  const focused = document.activeElement && document.activeElement.id === "reply-body";
+  const draft = document.getElementById("reply-body")?.value || "";
+  replace(
+    main,
+    h("nav", { class: "breadcrumbs" }, h("a", { href: "/admin/orders" }, "Orders"), " / ", order.order_number),
+    h("div", { class: "page-head" },
+      h("h1", {}, `Order ${order.order_number}`),
+      h("span", { class: "muted" }, `${order.customer.name} · ${order.customer.email}`)),
+    h("div", { class: "tabs", role: "tablist" }, tab("details", "Details"), tab("messages", "Messages", tabBadge)),
+    state.tab === "messages" ? messagesPanel(order, thread) : detailsPanel(order),
+  );
+  const box = document.getElementById("reply-body");
+  if (box) {
+    box.value = draft;
+    if (focused) box.focus();
+  }
+}
+
+onBell((counts, alert) => {
+  if (alert && alert.order_id === orderId) refresh().catch(() => {});
+});
+load();

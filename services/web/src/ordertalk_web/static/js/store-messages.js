@@ -1,0 +1,62 @@
+// My account → Messages: the customer's conversations with unread markers.
+import { ApiError, projections } from "./api.js";
+import { errorBox, h, replace } from "./dom.js";
+import { formatDateTime, plural } from "./format.js";
+import { onBell, storeShell } from "./store-shell.js";
+
+storeShell();
+const main = document.getElementById("main");
+const orderUrl = (id) => `/store/orders/${encodeURIComponent(id)}`;
+const threadsBox = h("section", { class: "card", id: "results" });
+const ordersBox = h("section", { class: "card", id: "my-orders", hidden: true });
+replace(main, h("div", { class: "page-head" }, h("h1", {}, "My messages")), threadsBox, ordersBox);
+
+function threadItem(row) {
+  const last = row.last_message;
+  const open = row.dispute && !row.dispute.closed_at;
+  const item = h("li", { class: row.unread ? "store-thread unread" : "store-thread", dataset: { orderId: row.order_id } },
+    h("div", { class: "store-thread-head" },
+      h("a", { href: orderUrl(row.order_id), class: "order-link" }, `Order ${row.order_number}`),
+      row.unread ? h("span", { class: "new-chip" }, plural(row.unread, "new message", "new messages")) : null,
+      open ? h("span", { class: "dispute-flag" }, "Dispute in progress") : null,
+      h("time", { class: "muted small", datetime: last ? last.posted_at : "" }, formatDateTime(last ? last.posted_at : row.last_activity_at))),
+    last ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${last.author.display_name}: `), last.excerpt) : null);
+  item.addEventListener("click", (event) => {
+    if (!event.target.closest("a")) location.assign(orderUrl(row.order_id));
+  });
+  return item;
+}
+
+async function loadOrders() {
+  // Shown when the projection API lists the customer's own orders (to start a conversation).
+  try {
+    const result = await projections.orders({ messages: "all", per_page: 50 });
+    replace(ordersBox, h("h2", {}, "My orders"), h("ul", { class: "plain-list" }, result.items.map((order) =>
+      h("li", {}, h("a", { href: orderUrl(order.order_id) }, `Order ${order.order_number}`), " ",
+        h("span", { class: "muted small" }, formatDateTime(order.placed_at))))));
+    ordersBox.hidden = result.items.length === 0;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    ordersBox.hidden = true;
+  }
+}
+
+async function load() {
+  try {
+    const result = await projections.threads({ type: "all", per_page: 50 });
+    replace(threadsBox, result.items.length
+      ? h("ul", { class: "store-threads", id: "threads" }, result.items.map(threadItem))
+      : h("p", { class: "empty", id: "no-threads" }, "You have no messages yet. Open one of your orders to contact the seller."));
+  } catch (error) {
+    replace(threadsBox, errorBox(error));
+  }
+}
+
+let pending = null;
+onBell((counts, alert) => {
+  if (!alert) return;
+  clearTimeout(pending);
+  pending = setTimeout(load, 150);
+});
+load();
+loadOrders();

@@ -1,0 +1,79 @@
+// Customer order page: "Contact seller" thread, reply box, open/close a dispute.
+import { ApiError, messaging, projections } from "./api.js";
+import { errorBox, h, replace } from "./dom.js";
+import { formatDateTime } from "./format.js";
+import { onBell, storeShell } from "./store-shell.js";
+import { disputeBanner, disputeButton, messageList, replyForm } from "./thread-view.js";
+
+storeShell();
+const orderId = decodeURIComponent(location.pathname.split("/").pop());
+const main = document.getElementById("main");
+const state = { order: null, thread: null, readBefore: null };
+
+async function loadThread() {
+  try {
+    return await projections.thread(orderId);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+async function refresh() {
+  state.thread = await loadThread();
+  render();
+  if (state.thread && state.thread.unread && !document.hidden) {
+    await messaging.markRead(orderId);
+    state.thread = await loadThread();
+    render();
+  }
+}
+
+function render() {
+  const { order, thread } = state;
+  if (state.readBefore === null) state.readBefore = thread && thread.read_positions ? thread.read_positions.customer || 0 : 0;
+  document.title = `Order ${order.order_number}`;
+  const hasMessages = thread && (thread.messages || []).length > 0;
+  const draft = document.getElementById("reply-body")?.value || "";
+  const actions = {
+    open: async (reason) => {
+      await messaging.openDispute(orderId, reason);
+      await refresh();
+    },
+    close: async () => {
+      await messaging.closeDispute(orderId);
+      await refresh();
+    },
+  };
+  replace(main,
+    h("nav", { class: "breadcrumbs" }, h("a", { href: "/store/messages" }, "My account"), " / ", `Order ${order.order_number}`),
+    h("div", { class: "page-head" }, h("h1", {}, `Order ${order.order_number}`),
+      h("span", { class: "muted" }, order.placed_at ? `Placed ${formatDateTime(order.placed_at)}` : "")),
+    h("section", { class: "card", id: "messages-panel" },
+      h("div", { class: "panel-toolbar" }, h("h2", {}, "Contact seller"), disputeButton(thread, order.order_number, actions)),
+      disputeBanner(thread && thread.dispute, true),
+      hasMessages ? messageList(thread, "customer", state.readBefore)
+        : h("p", { class: "empty", id: "no-messages" }, "Questions about this order? Write to the seller below."),
+      replyForm(async (body) => {
+        await messaging.post(orderId, body);
+        await refresh();
+      }, "Send")));
+  const box = document.getElementById("reply-body");
+  if (box) box.value = draft;
+}
+
+async function load() {
+  try {
+    state.order = await projections.order(orderId);
+  } catch (error) {
+    const text = error instanceof ApiError && error.status === 404 ? "We could not find this order." : error.message;
+    replace(main, h("h1", {}, "Order"), errorBox(new Error(text)));
+    return;
+  }
+  await refresh();
+}
+
+onBell((counts, alert) => {
+  if (alert && alert.order_id === orderId && state.order) refresh().catch(() => {});
+});
+load();
