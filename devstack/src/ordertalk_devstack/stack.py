@@ -93,6 +93,7 @@ def stack_environment(var: Path, ports: StackPorts, external: bool) -> dict[str,
         "WEB_URL": f"http://127.0.0.1:{ports.web}",
         "ADMIN_BASE_URL": f"http://127.0.0.1:{ports.web}/admin",
         "STOREFRONT_BASE_URL": f"http://127.0.0.1:{ports.web}/store",
+        "WEB_DEV_SIGNIN": "true",
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
