@@ -1,0 +1,166 @@
+"""HTTP entrypoint: the projection API (thread list, thread, orders, bell) with read-your-writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from ordertalk_projections.documents import order_row, thread_detail, thread_row
+from ordertalk_projections.generations import Generation
+from ordertalk_projections.mongo_store import MongoReadModels
+from ordertalk_projections.positions import PositionWatch, wait_until
+from ordertalk_projections.queries import OrderMessages, ReadQueries, ThreadType, Viewer, order_filter, thread_filter
+from ordertalk_runtime.auth import CurrentPrincipal, Principal, TokenCodec
+from ordertalk_runtime.problems import Problem, install_problem_handlers
+
+POSITION_HEADER = "X-Projection-Position"
+After = Annotated[int | None, Query(ge=0, description="Wait (up to 2 s) until this global position is applied.")]
+Page = Annotated[int, Query(ge=1, le=100_000)]
+PerPage = Annotated[int, Query(ge=1, le=200)]
+
+
+class ReadSide:
+    """What the routes need: the store, the queries, the in-process position watch, the wait bound."""
+
+    def __init__(self, store: MongoReadModels, watch: PositionWatch, wait_seconds: float) -> None:
+        self.store, self.queries, self.watch, self.wait_seconds = store, ReadQueries(store), watch, wait_seconds
+
+    async def generation_after(self, after: int | None, thread_id: str | None = None) -> tuple[Generation, int]:
+        """The active generation once ``after`` is applied (or the wait bound passed), and its position."""
+        gen = await self.store.active_generation()
+        applied = max(self.watch.position, await self.store.applied_position(gen))
+        if after is None or applied >= after:
+            return gen, applied
+
+        async def reached() -> bool:
+            nonlocal gen, applied
+            gen = await self.store.active_generation()
+            applied = max(self.watch.position, await self.store.applied_position(gen))
+            if applied >= after:
+                return True
+            if thread_id is not None:
+                doc = await self.store.db[gen.threads].find_one({"_id": thread_id}, {"position": 1})
+                return bool(doc and int(doc.get("position", 0)) >= after)
+            return False
+
+        await wait_until(reached, self.watch, self.wait_seconds)
+        return gen, applied
+
+
+def _viewer(principal: Principal) -> Viewer:
+    return Viewer.of(principal.role, principal.subject)
+
+
+def _not_found(order_id: str) -> Problem:
+    return Problem(404, "Not Found", f"no thread or order {order_id!r} for you")
+
+
+def create_app(
+    codec: TokenCodec,
+    cors_origins: list[str],
+    read_side: Callable[[], ReadSide],
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    ready: Callable[[], Any] | None = None,
+) -> FastAPI:
+    """The projection API; ``read_side`` is resolved per request (it is built in the lifespan)."""
+    app = FastAPI(title="ordertalk projections", version="1.0.0", lifespan=lifespan)
+    app.state.token_codec = codec
+    install_problem_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=cors_origins,
+        allow_methods=["GET", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=[POSITION_HEADER],
+    )
+
+    def side() -> ReadSide:
+        return read_side()
+
+    side_dep = Annotated[ReadSide, Depends(side)]
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        try:
+            ok = await read_side().store.ping()
+        except Exception:
+            ok = False
+        extra = bool(ready()) if ready is not None else True
+        status = 200 if ok and extra else 503
+        return JSONResponse({"mongo": ok, "workers": extra}, status_code=status)
+
+    @app.get("/v1/threads", tags=["threads"])
+    async def list_threads(
+        principal: CurrentPrincipal,
+        rs: side_dep,
+        response: Response,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        type: ThreadType = "all",
+        page: Page = 1,
+        per_page: PerPage = 25,
+        after: After = None,
+    ) -> dict[str, Any]:
+        viewer = _viewer(principal)
+        gen, position = await rs.generation_after(after)
+        docs, total = await rs.queries.threads(gen, thread_filter(viewer, q, type), page, per_page)
+        response.headers[POSITION_HEADER] = str(position)
+        items = [thread_row(d, viewer.party) for d in docs]
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+    @app.get("/v1/threads/{order_id}", tags=["threads"])
+    async def get_thread(
+        principal: CurrentPrincipal, rs: side_dep, response: Response, order_id: str, after: After = None
+    ) -> dict[str, Any]:
+        viewer = _viewer(principal)
+        gen, position = await rs.generation_after(after, order_id)
+        doc = await rs.queries.thread(gen, viewer, order_id)
+        if doc is None:
+            raise _not_found(order_id)
+        response.headers[POSITION_HEADER] = str(max(position, int(doc.get("position", 0))))
+        return thread_detail(doc, viewer.party, await rs.queries.messages(gen, order_id))
+
+    @app.get("/v1/orders", tags=["orders"])
+    async def list_orders(
+        principal: CurrentPrincipal,
+        rs: side_dep,
+        response: Response,
+        messages: OrderMessages = "all",
+        page: Page = 1,
+        per_page: PerPage = 25,
+        after: After = None,
+    ) -> dict[str, Any]:
+        viewer = _viewer(principal)
+        gen, position = await rs.generation_after(after)
+        docs, total = await rs.queries.orders(gen, order_filter(viewer, messages), page, per_page)
+        response.headers[POSITION_HEADER] = str(position)
+        return {"items": [order_row(d) for d in docs], "total": total, "page": page, "per_page": per_page}
+
+    @app.get("/v1/orders/{order_id}", tags=["orders"])
+    async def get_order(
+        principal: CurrentPrincipal, rs: side_dep, response: Response, order_id: str, after: After = None
+    ) -> dict[str, Any]:
+        gen, position = await rs.generation_after(after, order_id)
+        doc = await rs.queries.order(gen, _viewer(principal), order_id)
+        if doc is None:
+            raise _not_found(order_id)
+        response.headers[POSITION_HEADER] = str(position)
+        return order_row(doc)
+
+    @app.get("/v1/bell", tags=["bell"])
+    async def bell(
+        principal: CurrentPrincipal, rs: side_dep, response: Response, after: After = None
+    ) -> dict[str, int]:
+        gen, position = await rs.generation_after(after)
+        response.headers[POSITION_HEADER] = str(position)
+        return await rs.queries.bell(gen, _viewer(principal))
+
+    return app

@@ -1,0 +1,133 @@
+"""Wiring: builds the service's adapters and tasks from one Settings (nothing connects at import)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+
+from ordertalk_contracts.topics import ALL_TOPICS
+from ordertalk_projections.api import ReadSide, create_app
+from ordertalk_projections.applier import BatchApplier
+from ordertalk_projections.feed import EventFeed, HttpEventFeed
+from ordertalk_projections.healer import GapHealer
+from ordertalk_projections.mongo_store import MongoReadModels
+from ordertalk_projections.positions import PositionWatch
+from ordertalk_projections.settings import Settings
+from ordertalk_projections.worker import ProjectionWorker
+from ordertalk_runtime.auth import Principal, TokenCodec
+from ordertalk_runtime.kafka import ensure_topics
+
+log = logging.getLogger(__name__)
+FEED_PRINCIPAL = Principal(role="admin", subject="ordertalk-projections", display_name="Projections service")
+
+
+@dataclass
+class Resources:
+    """Open connections of one process."""
+
+    settings: Settings
+    client: AsyncMongoClient[dict[str, Any]]
+    store: MongoReadModels
+    watch: PositionWatch
+    http: httpx.AsyncClient
+    feed: EventFeed | None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    worker: ProjectionWorker | None = None
+
+    async def close(self) -> None:
+        """Close every connection."""
+        await self.http.aclose()
+        await self.client.close()
+
+
+def feed_for(settings: Settings, http: httpx.AsyncClient) -> EventFeed | None:
+    """The messaging event feed, when MESSAGING_URL is configured."""
+    if not settings.messaging_url:
+        return None
+    token = TokenCodec(settings.auth).mint(FEED_PRINCIPAL)
+    return HttpEventFeed(http, settings.messaging_url, token)
+
+
+@asynccontextmanager
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Connect to MongoDB (lazily, as the driver does) and build the adapters."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url, tz_aware=True)
+    http = httpx.AsyncClient(timeout=10.0)
+    res = Resources(
+        settings=settings,
+        client=client,
+        store=MongoReadModels(client, settings.mongo_db),
+        watch=PositionWatch(),
+        http=http,
+        feed=feed_for(settings, http),
+    )
+    try:
+        yield res
+    finally:
+        await res.close()
+
+
+@asynccontextmanager
+async def running_workers(res: Resources) -> AsyncIterator[ProjectionWorker]:
+    """Start the projection worker (and the gap healer when a feed exists); stop them on exit."""
+    settings = res.settings
+    await ensure_topics(settings.kafka, list(ALL_TOPICS))
+    gen = await res.store.active_generation()
+    await res.store.ensure_indexes(gen)
+    applier = BatchApplier(res.store)
+    producer = AIOKafkaProducer(**settings.kafka.producer_kwargs())
+    await producer.start()
+    stop = asyncio.Event()
+    worker = ProjectionWorker(settings, res.store, applier, producer, res.watch)
+    tasks = [asyncio.create_task(worker.run(stop), name="projection-worker")]
+    if res.feed is not None:
+        healer = GapHealer(res.store, applier, res.feed)
+        tasks.append(asyncio.create_task(healer.run(stop, settings.projections_heal_after_seconds), name="gap-healer"))
+    res.worker = worker
+    try:
+        yield worker
+    finally:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+        await producer.stop()
+
+
+def build_app(settings: Settings, with_workers: bool) -> FastAPI:
+    """The API; its lifespan opens the connections and, with ``with_workers``, runs the workers too."""
+    holder: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with resources(settings) as res:
+            holder["side"] = ReadSide(res.store, res.watch, settings.projections_read_wait_seconds)
+            holder["res"] = res
+            if with_workers:
+                async with running_workers(res):
+                    yield
+            else:
+                yield
+
+    def read_side() -> ReadSide:
+        side = holder.get("side")
+        assert isinstance(side, ReadSide)
+        return side
+
+    def workers_ready() -> bool:
+        res = holder.get("res")
+        if not with_workers:
+            return True
+        return bool(res and res.worker and res.worker.ready.is_set())
+
+    return create_app(TokenCodec(settings.auth), settings.cors_origin_list, read_side, lifespan, workers_ready)

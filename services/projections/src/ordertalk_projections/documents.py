@@ -1,0 +1,167 @@
+"""Pure mapping between projections and MongoDB documents, and from documents to API rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ordertalk_threadstate import ThreadState
+
+from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1
+from ordertalk_projections.projector import ThreadProjection
+
+ADMIN = "admin"
+CUSTOMER = "customer"
+Document = dict[str, Any]
+
+
+def _ts(moment: datetime | None) -> float:
+    return moment.timestamp() if moment else 0.0
+
+
+def thread_document(projection: ThreadProjection) -> Document:
+    """The threads document of a projection (without ``_id``): the state plus fields to query on."""
+    state = projection.state
+    activity = state.last_activity_at or projection.started_at
+    return {
+        "version": state.version,
+        "position": state.position,
+        "state": state.model_dump(mode="json"),
+        "keywords": sorted(projection.keywords),
+        "started_at": projection.started_at.isoformat() if projection.started_at else None,
+        "order_number": state.order_number,
+        "customer_id": state.customer.id if state.customer else None,
+        "message_count": state.message_count,
+        "unread_for_admin": state.unread_for(ADMIN),
+        "unread_for_customer": state.unread_for(CUSTOMER),
+        "has_open_dispute": state.open_dispute is not None,
+        "activity_ts": _ts(activity),
+    }
+
+
+def projection_from_document(doc: Document) -> ThreadProjection:
+    """The projection a threads document stores."""
+    started = doc.get("started_at")
+    return ThreadProjection(
+        state=ThreadState.model_validate(doc["state"]),
+        keywords=frozenset(doc.get("keywords", ())),
+        started_at=datetime.fromisoformat(started) if started else None,
+    )
+
+
+def message_document(event: MessagePostedV1) -> Document:
+    """The messages document of a posted message (``_id`` is the message id)."""
+    return {
+        "order_id": event.order_id,
+        "seq": event.seq,
+        "body": event.body,
+        "author": event.actor.model_dump(mode="json"),
+        "posted_at": event.occurred_at.isoformat(),
+        "position": event.position,
+    }
+
+
+def order_thread_fields(projection: ThreadProjection) -> Document:
+    """The fields of an orders document that follow the order's thread."""
+    state = projection.state
+    return {
+        "has_messages": state.message_count > 0,
+        "message_count": state.message_count,
+        "unread_for_admin": state.unread_for(ADMIN),
+        "thread_version": state.version,
+        "thread_position": state.position,
+    }
+
+
+def order_from_thread(projection: ThreadProjection) -> Document:
+    """A whole orders document for an order first seen through its thread."""
+    state = projection.state
+    customer = state.customer.model_dump(mode="json") if state.customer else None
+    placed = projection.started_at
+    return {
+        "order_number": state.order_number,
+        "customer": customer,
+        "customer_id": state.customer.id if state.customer else None,
+        "placed_at": None,
+        "placed_ts": _ts(placed),
+        **order_thread_fields(projection),
+    }
+
+
+def order_registration_fields(event: OrderRegisteredV1) -> Document:
+    """The fields an OrderRegistered event sets on an orders document."""
+    return {
+        "order_number": event.order_number,
+        "customer": event.customer.model_dump(mode="json"),
+        "customer_id": event.customer.id,
+        "placed_at": event.placed_at.isoformat() if event.placed_at else None,
+        "placed_ts": _ts(event.placed_at or event.occurred_at),
+        "registered": True,
+    }
+
+
+ORDER_DEFAULTS: Document = {
+    "has_messages": False,
+    "message_count": 0,
+    "unread_for_admin": 0,
+    "thread_version": 0,
+    "thread_position": 0,
+}
+
+
+def thread_row(doc: Document, party: str) -> Document:
+    """A ThreadRow (docs/interfaces.md) for a caller speaking as ``party``."""
+    state = ThreadState.model_validate(doc["state"])
+    open_dispute = state.open_dispute
+    return {
+        "order_id": state.order_id,
+        "order_number": state.order_number,
+        "thread_id": state.thread_id,
+        "customer": state.customer.model_dump(mode="json") if state.customer else None,
+        "last_message": state.last_message.model_dump(mode="json") if state.last_message else None,
+        "message_count": state.message_count,
+        "unread_for_admin": state.unread_for(ADMIN),
+        "unread_for_customer": state.unread_for(CUSTOMER),
+        "unread": state.unread_for(party),
+        "read_positions": dict(state.read_positions),
+        "dispute": open_dispute.model_dump(mode="json") if open_dispute else None,
+        "last_activity_at": state.last_activity_at.isoformat() if state.last_activity_at else _started(doc),
+        "version": state.version,
+        "position": state.position,
+    }
+
+
+def _started(doc: Document) -> str | None:
+    value = doc.get("started_at")
+    return str(value) if value else None
+
+
+def thread_detail(doc: Document, party: str, messages: list[Document]) -> Document:
+    """A ThreadRow with every message (oldest first) and the whole dispute history."""
+    state = ThreadState.model_validate(doc["state"])
+    row = thread_row(doc, party)
+    row["messages"] = [
+        {
+            "message_id": m["_id"],
+            "seq": m["seq"],
+            "body": m["body"],
+            "author": m["author"],
+            "posted_at": m["posted_at"],
+        }
+        for m in messages
+    ]
+    row["disputes"] = [d.model_dump(mode="json") for d in state.disputes]
+    return row
+
+
+def order_row(doc: Document) -> Document:
+    """An OrderRow (docs/interfaces.md)."""
+    return {
+        "order_id": doc["_id"],
+        "order_number": doc.get("order_number"),
+        "customer": doc.get("customer"),
+        "placed_at": doc.get("placed_at"),
+        "has_messages": bool(doc.get("has_messages")),
+        "message_count": int(doc.get("message_count", 0)),
+        "unread_for_admin": int(doc.get("unread_for_admin", 0)),
+    }

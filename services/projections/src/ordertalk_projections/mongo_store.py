@@ -1,0 +1,221 @@
+"""MongoDB adapter of the read models: version-guarded single-document writes, indexes, the pointer."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1, ThreadEvent, dump, parse_thread_event
+from ordertalk_projections.documents import (
+    ORDER_DEFAULTS,
+    message_document,
+    order_from_thread,
+    order_registration_fields,
+    order_thread_fields,
+    projection_from_document,
+    thread_document,
+)
+from ordertalk_projections.generations import (
+    FIRST_GENERATION,
+    POINTER_COLLECTION,
+    POINTER_ID,
+    PROGRESS_COLLECTION,
+    Generation,
+)
+from ordertalk_projections.projector import ThreadProjection
+
+Doc = dict[str, Any]
+
+
+class MongoReadModels:
+    """The read models in one MongoDB database."""
+
+    def __init__(self, client: AsyncMongoClient[Doc], db_name: str) -> None:
+        self.client = client
+        self.db: AsyncDatabase[Doc] = client[db_name]
+
+    async def ping(self) -> bool:
+        """Whether the server answers."""
+        try:
+            await self.client.admin.command("ping")
+        except Exception:
+            return False
+        return True
+
+    # -- generations -------------------------------------------------------------------------
+    async def active_generation(self) -> Generation:
+        """The generation the API serves and the live workers write."""
+        doc = await self.db[POINTER_COLLECTION].find_one({"_id": POINTER_ID})
+        return Generation(int(doc["generation"]) if doc else FIRST_GENERATION)
+
+    async def switch_generation(self, gen: Generation) -> None:
+        """Point the API and the workers at ``gen`` (one single-document write)."""
+        await self.db[POINTER_COLLECTION].update_one(
+            {"_id": POINTER_ID}, {"$set": {"generation": gen.number}}, upsert=True
+        )
+
+    async def ensure_indexes(self, gen: Generation) -> None:
+        """Create the indexes every query of the API and the workers uses."""
+        threads = self.db[gen.threads]
+        await threads.create_index([("activity_ts", DESCENDING), ("_id", ASCENDING)])
+        await threads.create_index([("customer_id", ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("unread_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("customer_id", ASCENDING), ("unread_for_customer", ASCENDING)])
+        await threads.create_index([("has_open_dispute", ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("keywords", ASCENDING)])
+        await self.db[gen.messages].create_index([("order_id", ASCENDING), ("seq", ASCENDING)])
+        orders = self.db[gen.orders]
+        await orders.create_index([("placed_ts", DESCENDING), ("_id", ASCENDING)])
+        await orders.create_index([("has_messages", ASCENDING), ("placed_ts", DESCENDING)])
+        await orders.create_index([("unread_for_admin", ASCENDING), ("placed_ts", DESCENDING)])
+        await orders.create_index([("customer_id", ASCENDING), ("placed_ts", DESCENDING)])
+        await self.db[gen.parked].create_index([("order_id", ASCENDING), ("version", ASCENDING)])
+        await self.db[PROGRESS_COLLECTION].create_index([("generation", ASCENDING), ("position", DESCENDING)])
+
+    async def drop_generation(self, gen: Generation) -> None:
+        """Remove every collection of a generation."""
+        for name in (gen.threads, gen.messages, gen.orders, gen.parked):
+            await self.db.drop_collection(name)
+        await self.db[PROGRESS_COLLECTION].delete_many({"generation": gen.number})
+
+    # -- progress ----------------------------------------------------------------------------
+    async def record_progress(self, gen: Generation, writer: str, position: int) -> None:
+        """Raise the writer's applied position (never lowers it)."""
+        await self.db[PROGRESS_COLLECTION].update_one(
+            {"_id": gen.progress_id(writer)},
+            {"$max": {"position": position}, "$set": {"generation": gen.number, "writer": writer}},
+            upsert=True,
+        )
+
+    async def applied_position(self, gen: Generation) -> int:
+        """The highest global position any writer has applied to ``gen``."""
+        cursor = self.db[PROGRESS_COLLECTION].find({"generation": gen.number}).sort("position", DESCENDING).limit(1)
+        docs = await cursor.to_list(1)
+        return int(docs[0].get("position", 0)) if docs else 0
+
+    # -- threads -----------------------------------------------------------------------------
+    async def load_threads(self, gen: Generation, order_ids: Iterable[str]) -> dict[str, ThreadProjection]:
+        """The stored projections of these threads."""
+        ids = list(order_ids)
+        found: dict[str, ThreadProjection] = {}
+        async for doc in self.db[gen.threads].find({"_id": {"$in": ids}}, {"keywords": 1, "state": 1, "started_at": 1}):
+            found[str(doc["_id"])] = projection_from_document(doc)
+        return found
+
+    async def put_threads(self, gen: Generation, writes: list[tuple[ThreadProjection, int]]) -> set[str]:
+        """Store each thread whose stored version is still the expected one; answer the ids left behind.
+
+        The fold is deterministic, so a thread stored at the target version by anyone holds the same
+        document: checking the versions after the writes tells which ones must be folded again.
+        """
+        if not writes:
+            return set()
+        coll = self.db[gen.threads]
+        inserts = [{"_id": p.state.order_id, **thread_document(p)} for p, expected in writes if expected == 0]
+        updates = [
+            UpdateOne({"_id": p.state.order_id, "version": expected}, {"$set": thread_document(p)})
+            for p, expected in writes
+            if expected != 0
+        ]
+        if inserts:
+            with contextlib.suppress(BulkWriteError):
+                await coll.insert_many(inserts, ordered=False)
+        if updates:
+            await coll.bulk_write(updates, ordered=False)
+        target = {p.state.order_id: p.state.version for p, _ in writes}
+        stored: dict[str, int] = {}
+        async for doc in coll.find({"_id": {"$in": list(target)}}, {"version": 1}):
+            stored[str(doc["_id"])] = int(doc.get("version", 0))
+        return {oid for oid, version in target.items() if stored.get(oid, 0) < version}
+
+    # -- parked events -----------------------------------------------------------------------
+    async def load_parked(self, gen: Generation, order_ids: Iterable[str]) -> list[ThreadEvent]:
+        """Events parked for these threads, in version order."""
+        cursor = self.db[gen.parked].find({"order_id": {"$in": list(order_ids)}}).sort("version", ASCENDING)
+        return [parse_thread_event(doc["event"]) async for doc in cursor]
+
+    async def park(self, gen: Generation, events: list[ThreadEvent]) -> None:
+        """Keep events that wait for a missing version (idempotent)."""
+        if not events:
+            return
+        ops = [
+            UpdateOne(
+                {"_id": f"{e.order_id}:{e.thread_version}"},
+                {
+                    "$set": {
+                        "order_id": e.order_id,
+                        "version": e.thread_version,
+                        "position": e.position,
+                        "event": dump(e).decode(),
+                    }
+                },
+                upsert=True,
+            )
+            for e in events
+        ]
+        await self.db[gen.parked].bulk_write(ops, ordered=False)
+
+    async def unpark(self, gen: Generation, order_id: str, up_to_version: int) -> None:
+        """Forget the parked events of a thread up to a version."""
+        await self.db[gen.parked].delete_many({"order_id": order_id, "version": {"$lte": up_to_version}})
+
+    async def parked_threads(self, gen: Generation) -> list[tuple[str, int]]:
+        """(order id, earliest parked position) of every thread that waits for missing events."""
+        earliest: dict[str, int] = {}
+        async for doc in self.db[gen.parked].find({}, {"order_id": 1, "position": 1}):
+            oid, pos = str(doc["order_id"]), int(doc["position"])
+            earliest[oid] = min(pos, earliest.get(oid, pos))
+        return sorted(earliest.items(), key=lambda item: item[1])
+
+    # -- messages and orders -----------------------------------------------------------------
+    async def put_messages(self, gen: Generation, events: list[MessagePostedV1]) -> None:
+        """Store posted messages keyed by message id (a redelivery rewrites the same document)."""
+        if not events:
+            return
+        ops = [UpdateOne({"_id": str(e.message_id)}, {"$set": message_document(e)}, upsert=True) for e in events]
+        await self.db[gen.messages].bulk_write(ops, ordered=False)
+
+    async def put_order_threads(self, gen: Generation, projections: list[ThreadProjection]) -> None:
+        """Update orders' thread fields unless a newer thread version is stored already."""
+        if not projections:
+            return
+        coll = self.db[gen.orders]
+        ops = [
+            UpdateOne(
+                {"_id": p.state.order_id, "thread_version": {"$lt": p.state.version}},
+                {"$set": order_thread_fields(p)},
+            )
+            for p in projections
+        ]
+        await coll.bulk_write(ops, ordered=False)
+        ids = [p.state.order_id for p in projections]
+        existing = {str(d["_id"]) async for d in coll.find({"_id": {"$in": ids}}, {"_id": 1})}
+        missing = [p for p in projections if p.state.order_id not in existing]
+        if not missing:
+            return
+        try:
+            await coll.insert_many([{"_id": p.state.order_id, **order_from_thread(p)} for p in missing], ordered=False)
+        except BulkWriteError:
+            # An OrderRegistered created some of them meanwhile: apply the guarded update to those.
+            late = {p.state.order_id for p in missing}
+            retry = [op for op, p in zip(ops, projections, strict=True) if p.state.order_id in late]
+            await coll.bulk_write(retry, ordered=False)
+
+    async def register_orders(self, gen: Generation, events: list[OrderRegisteredV1]) -> None:
+        """Store announced orders; thread fields start empty and are never reset."""
+        if not events:
+            return
+        ops = [
+            UpdateOne(
+                {"_id": e.order_id},
+                {"$set": order_registration_fields(e), "$setOnInsert": ORDER_DEFAULTS},
+                upsert=True,
+            )
+            for e in events
+        ]
+        await self.db[gen.orders].bulk_write(ops, ordered=False)

@@ -1,0 +1,112 @@
+"""Read queries of the projection API: pure filter building, and their execution on MongoDB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pymongo import ASCENDING, DESCENDING
+
+from ordertalk_projections.documents import ADMIN, CUSTOMER, Document
+from ordertalk_projections.generations import Generation
+from ordertalk_projections.keywords import query_words
+from ordertalk_projections.mongo_store import MongoReadModels
+
+ThreadType = Literal["all", "unread", "disputes"]
+OrderMessages = Literal["all", "unread", "any"]
+THREAD_SORT = [("activity_ts", DESCENDING), ("_id", ASCENDING)]
+ORDER_SORT = [("placed_ts", DESCENDING), ("_id", ASCENDING)]
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who reads: their party and, for a customer, whose orders they may see."""
+
+    party: str
+    customer_id: str | None
+
+    @classmethod
+    def of(cls, role: str, subject: str) -> Viewer:
+        """The viewer for an authenticated role and subject."""
+        return cls(ADMIN, None) if role == ADMIN else cls(CUSTOMER, subject)
+
+    def scope(self) -> dict[str, Any]:
+        """The filter limiting documents to what this viewer may see."""
+        return {} if self.customer_id is None else {"customer_id": self.customer_id}
+
+
+def thread_filter(viewer: Viewer, q: str | None, kind: ThreadType) -> dict[str, Any]:
+    """The threads filter of a list query."""
+    flt = viewer.scope()
+    words = query_words(q)
+    if words:
+        flt["keywords"] = {"$all": words}
+    if kind == "unread":
+        flt[f"unread_for_{viewer.party}"] = {"$gt": 0}
+    elif kind == "disputes":
+        flt["has_open_dispute"] = True
+    return flt
+
+
+def order_filter(viewer: Viewer, messages: OrderMessages) -> dict[str, Any]:
+    """The orders filter of the Orders list (A10)."""
+    flt = viewer.scope()
+    if messages == "unread":
+        flt["unread_for_admin"] = {"$gt": 0}
+    elif messages == "any":
+        flt["has_messages"] = True
+    return flt
+
+
+class ReadQueries:
+    """Executes the API's queries against the active generation."""
+
+    def __init__(self, store: MongoReadModels) -> None:
+        self.store = store
+        self.db = store.db
+
+    async def threads(
+        self, gen: Generation, flt: dict[str, Any], page: int, per_page: int
+    ) -> tuple[list[Document], int]:
+        """One page of threads (newest activity first) and the total matching."""
+        coll = self.db[gen.threads]
+        cursor = coll.find(flt).sort(THREAD_SORT).skip((page - 1) * per_page).limit(per_page)
+        items = await cursor.to_list(per_page)
+        return items, await coll.count_documents(flt)
+
+    async def thread(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
+        """One thread the viewer may see."""
+        return await self.db[gen.threads].find_one({"_id": order_id, **viewer.scope()})
+
+    async def messages(self, gen: Generation, order_id: str) -> list[Document]:
+        """Every message of a thread, oldest first."""
+        cursor = self.db[gen.messages].find({"order_id": order_id}).sort("seq", ASCENDING)
+        return await cursor.to_list(None)
+
+    async def orders(
+        self, gen: Generation, flt: dict[str, Any], page: int, per_page: int
+    ) -> tuple[list[Document], int]:
+        """One page of orders (newest first) and the total matching."""
+        coll = self.db[gen.orders]
+        cursor = coll.find(flt).sort(ORDER_SORT).skip((page - 1) * per_page).limit(per_page)
+        items = await cursor.to_list(per_page)
+        return items, await coll.count_documents(flt)
+
+    async def order(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
+        """One order the viewer may see."""
+        return await self.db[gen.orders].find_one({"_id": order_id, **viewer.scope()})
+
+    async def bell(self, gen: Generation, viewer: Viewer) -> dict[str, int]:
+        """Bell counts: unread messages and threads for the viewer's party; open disputes for the admin."""
+        coll = self.db[gen.threads]
+        field = f"unread_for_{viewer.party}"
+        unread = {**viewer.scope(), field: {"$gt": 0}}
+        cursor = await coll.aggregate([{"$match": unread}, {"$group": {"_id": None, "n": {"$sum": f"${field}"}}}])
+        rows = await cursor.to_list(1)
+        counts = {
+            "unread_messages": int(rows[0]["n"]) if rows else 0,
+            "unread_threads": await coll.count_documents(unread),
+        }
+        if viewer.party == ADMIN:
+            counts["open_disputes"] = await coll.count_documents({"has_open_dispute": True})
+        return counts

@@ -1,0 +1,262 @@
+"""Use case: rebuild every read model into a new generation from Kafka offset zero or the event feed, then switch."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TextIO
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pymongo import UpdateOne
+
+from ordertalk_contracts import IntegrationEvent, ThreadEvent
+from ordertalk_projections.applier import BatchApplier
+from ordertalk_projections.documents import ORDER_DEFAULTS
+from ordertalk_projections.feed import EventFeed
+from ordertalk_projections.generations import REBUILDS_COLLECTION, Generation
+from ordertalk_projections.intake import Rejected, accept
+from ordertalk_projections.mongo_store import MongoReadModels
+from ordertalk_projections.settings import Settings
+from ordertalk_projections.worker import TOPICS
+
+Source = Literal["kafka", "store"]
+REBUILD_ID = "current"
+WRITER = "rebuild"
+
+
+class RebuildStopped(Exception):
+    """The rebuild was asked to stop; its checkpoint is saved and a new run resumes it."""
+
+
+class RebuildConflict(Exception):
+    """An unfinished rebuild from another source exists."""
+
+
+@dataclass
+class ProgressLine:
+    """Prints done/total, rate and ETA at most once a second."""
+
+    label: str
+    total: int
+    out: TextIO = field(default_factory=lambda: sys.stderr)
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+    printed: float = 0.0
+
+    def add(self, count: int, force: bool = False) -> None:
+        """Count ``count`` more events and maybe print."""
+        self.done += count
+        now = time.monotonic()
+        if not force and now - self.printed < 1.0:
+            return
+        self.printed = now
+        rate = self.done / max(now - self.started, 1e-6)
+        total = max(self.total, self.done)
+        eta = (total - self.done) / rate if rate > 0 else 0.0
+        pct = 100.0 * self.done / total if total else 100.0
+        self.out.write(f"{self.label}: {self.done}/{total} events ({pct:.0f}%), {rate:.0f} ev/s, ETA {eta:.0f}s\n")
+        self.out.flush()
+
+    @property
+    def rate(self) -> float:
+        """Events per second so far."""
+        return self.done / max(time.monotonic() - self.started, 1e-6)
+
+
+@dataclass
+class RebuildReport:
+    """The outcome of a rebuild."""
+
+    generation: int
+    events: int
+    seconds: float
+    rejected: int
+
+    @property
+    def rate(self) -> float:
+        """Events applied per second."""
+        return self.events / max(self.seconds, 1e-6)
+
+
+class Rebuilder:
+    """Builds generation n+1 beside the live one, switches the pointer, then catches up."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: MongoReadModels,
+        feed: EventFeed | None,
+        stop: asyncio.Event | None = None,
+        out: TextIO | None = None,
+        batch: int = 1000,
+    ) -> None:
+        self.settings, self.store, self.feed = settings, store, feed
+        self.applier = BatchApplier(store)
+        self.stop = stop or asyncio.Event()
+        self.out = out or sys.stderr
+        self.batch = batch
+        self.rejected = 0
+        self.applied = 0
+        self.on_batch: Callable[[], None] | None = None
+
+    @property
+    def _rebuilds(self) -> Any:
+        return self.store.db[REBUILDS_COLLECTION]
+
+    async def run(self, source: Source, restart: bool = False) -> RebuildReport:
+        """Rebuild (or resume an unfinished rebuild) from ``source``; switch when complete."""
+        started = time.monotonic()
+        state = await self._rebuilds.find_one({"_id": REBUILD_ID, "state": "running"})
+        if state and (restart or state["source"] != source):
+            if not restart:
+                raise RebuildConflict(f"an unfinished rebuild from {state['source']} exists; pass --restart")
+            await self.store.drop_generation(Generation(int(state["generation"])))
+            state = None
+        if state is None:
+            active = await self.store.active_generation()
+            gen = Generation(active.number + 1)
+            await self.store.drop_generation(gen)
+            state = {"_id": REBUILD_ID, "state": "running", "source": source, "generation": gen.number}
+            await self._rebuilds.replace_one({"_id": REBUILD_ID}, state, upsert=True)
+            await self.store.ensure_indexes(gen)
+            if source == "store":
+                await self._copy_orders(active, gen)
+        gen = Generation(int(state["generation"]))
+        self.out.write(f"rebuilding generation v{gen.number} from {source}\n")
+        if source == "kafka":
+            await self._from_kafka(gen, state)
+        else:
+            await self._from_store(gen, state)
+        await self._rebuilds.update_one({"_id": REBUILD_ID}, {"$set": {"state": "done", "finished": time.time()}})
+        return RebuildReport(gen.number, self.applied, time.monotonic() - started, self.rejected)
+
+    async def _apply(self, gen: Generation, events: list[IntegrationEvent]) -> None:
+        result = await self.applier.apply(gen, events)
+        self.applied += result.applied
+        positions = [e.position for e in events if isinstance(e, ThreadEvent)]
+        if positions:
+            await self.store.record_progress(gen, WRITER, max(positions))
+        if self.on_batch:
+            self.on_batch()
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise RebuildStopped("stopped; the checkpoint is saved: run the same command again to resume")
+
+    # -- from Kafka offset zero ----------------------------------------------------------------
+    async def _from_kafka(self, gen: Generation, state: dict[str, Any]) -> None:
+        consumer = AIOKafkaConsumer(
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=50,
+            max_poll_records=self.batch,
+            **self.settings.kafka.client_kwargs(),
+        )
+        await consumer.start()
+        try:
+            await consumer.topics()
+            parts = [TopicPartition(t, p) for t in TOPICS for p in sorted(consumer.partitions_for_topic(t) or ())]
+            consumer.assign(parts)
+            checkpoint: dict[str, int] = dict(state.get("checkpoint", {}))
+            begin = await consumer.beginning_offsets(parts)
+            for tp in parts:
+                consumer.seek(tp, checkpoint.get(_key(tp), begin[tp]))
+            end = await consumer.end_offsets(parts)
+            done = sum(max(0, checkpoint.get(_key(tp), begin[tp]) - begin[tp]) for tp in parts)
+            progress = ProgressLine(f"v{gen.number} from kafka", sum(end[tp] - begin[tp] for tp in parts), self.out)
+            progress.add(done, force=True)
+            await self._read_to(consumer, gen, parts, end, checkpoint, progress)
+            # Catch up with what arrived meanwhile, switch, then take what the live workers saw before the switch.
+            await self._read_to(consumer, gen, parts, await consumer.end_offsets(parts), checkpoint, progress)
+            await self.store.switch_generation(gen)
+            self.out.write(f"switched the read models to v{gen.number}\n")
+            await self._read_to(consumer, gen, parts, await consumer.end_offsets(parts), checkpoint, progress)
+            progress.add(0, force=True)
+        finally:
+            await consumer.stop()
+
+    async def _read_to(
+        self,
+        consumer: AIOKafkaConsumer,
+        gen: Generation,
+        parts: list[TopicPartition],
+        end: dict[TopicPartition, int],
+        checkpoint: dict[str, int],
+        progress: ProgressLine,
+    ) -> None:
+        while True:
+            self._check_stop()
+            behind = [tp for tp in parts if await consumer.position(tp) < end[tp]]
+            if not behind:
+                return
+            batches = await consumer.getmany(*behind, timeout_ms=500, max_records=self.batch)
+            events: list[IntegrationEvent] = []
+            count = 0
+            for tp, records in batches.items():
+                for record in records:
+                    count += 1
+                    outcome = accept(record.topic, record.value)
+                    if isinstance(outcome, Rejected):
+                        self.rejected += 1  # the live worker dead-letters it; a rebuild skips it
+                    else:
+                        events.append(outcome)
+                if records:
+                    checkpoint[_key(tp)] = records[-1].offset + 1
+            if not count:
+                continue
+            await self._apply(gen, events)
+            await self._rebuilds.update_one({"_id": REBUILD_ID}, {"$set": {"checkpoint": checkpoint}})
+            progress.add(count)
+
+    # -- from the messaging event feed -----------------------------------------------------------
+    async def _from_store(self, gen: Generation, state: dict[str, Any]) -> None:
+        if self.feed is None:
+            raise RebuildConflict("MESSAGING_URL is not set: the event feed is needed for --source store")
+        after = int(state.get("position", 0))
+        first = await self.feed.read(after, 1)
+        progress = ProgressLine(f"v{gen.number} from store", max(first.last_position, after), self.out)
+        after = await self._read_feed(gen, after, progress)
+        await self.store.switch_generation(gen)
+        self.out.write(f"switched the read models to v{gen.number}\n")
+        await self._read_feed(gen, after, progress)
+        progress.add(0, force=True)
+
+    async def _read_feed(self, gen: Generation, after: int, progress: ProgressLine) -> int:
+        assert self.feed is not None
+        while True:
+            self._check_stop()
+            page = await self.feed.read(after, self.batch)
+            self.rejected += page.rejected
+            if not page.events:
+                return after
+            await self._apply(gen, page.events)
+            after = max(after, page.last_position)
+            progress.total = max(progress.total, after)
+            await self._rebuilds.update_one({"_id": REBUILD_ID}, {"$set": {"position": after}})
+            progress.add(len(page.events))
+
+    async def _copy_orders(self, source: Generation, target: Generation) -> None:
+        """Orders announced on the ORDERS topic are not in the event store: carry their registration over."""
+        ops = []
+        async for doc in self.store.db[source.orders].find({"registered": True}):
+            fields = {k: doc.get(k) for k in ("order_number", "customer", "customer_id", "placed_at", "placed_ts")}
+            ops.append(
+                UpdateOne(
+                    {"_id": doc["_id"]},
+                    {"$set": {**fields, "registered": True}, "$setOnInsert": ORDER_DEFAULTS},
+                    upsert=True,
+                )
+            )
+            if len(ops) >= 1000:
+                await self.store.db[target.orders].bulk_write(ops, ordered=False)
+                ops = []
+        if ops:
+            await self.store.db[target.orders].bulk_write(ops, ordered=False)
+
+
+def _key(tp: TopicPartition) -> str:
+    return f"{tp.topic}|{tp.partition}"
