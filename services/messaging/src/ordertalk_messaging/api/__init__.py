@@ -1,0 +1,1 @@
+"""HTTP command API of the messaging service."""

@@ -1,0 +1,127 @@
+"""The FastAPI application: routes, problems, CORS, correlation ids, and the background relay/consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from ordertalk_contracts.topics import ALL_TOPICS
+from ordertalk_messaging.api.deps import correlation_id_from
+from ordertalk_messaging.api.routes import router
+from ordertalk_messaging.bootstrap import Components
+from ordertalk_runtime.kafka import ensure_topics
+from ordertalk_runtime.problems import install_problem_handlers
+
+log = logging.getLogger(__name__)
+
+
+class Background:
+    """The relay and the orders consumer, started after the topics exist."""
+
+    def __init__(self, components: Components) -> None:
+        self.components = components
+        self.stop = asyncio.Event()
+        self.topics_ready = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start in the background (the HTTP API is up meanwhile)."""
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        settings = self.components.settings
+        while not self.stop.is_set():
+            try:
+                await ensure_topics(settings.kafka, ALL_TOPICS)
+                break
+            except Exception as exc:
+                log.warning("cannot ensure topics yet (%s)", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), 2.0)
+        self.topics_ready = True
+        jobs: list[Awaitable[None]] = []
+        if settings.relay_enabled:
+            jobs.append(self.components.relay.run(self.stop))
+        if settings.orders_consumer_enabled:
+            jobs.append(self.components.orders_consumer().run(self.stop))
+        await asyncio.gather(*jobs)
+
+    async def close(self) -> None:
+        """Stop and wait."""
+        self.stop.set()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, 15)
+
+
+def create_app(components: Components, *, background: bool = True) -> FastAPI:
+    """The messaging API on ``components``; with ``background`` it also runs the relay and consumer."""
+    jobs = Background(components)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if background:
+            jobs.start()
+        try:
+            yield
+        finally:
+            await jobs.close()
+            components.close()
+
+    app = FastAPI(
+        title="Order messaging — write side",
+        version="1.0.0",
+        description="Commands on order threads (messages, disputes, read positions); event history and feed.",
+        lifespan=lifespan,
+    )
+    app.state.service = components.service
+    app.state.idempotency = components.tables
+    app.state.token_codec = components.codec
+    install_problem_handlers(app)
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.correlation_id = correlation_id_from(request)
+        response = await call_next(request)
+        response.headers["X-Correlation-ID"] = request.state.correlation_id
+        return response
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=components.settings.cors_origin_list(),
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-ID", "X-Request-ID"],
+        expose_headers=["X-Correlation-ID", "Idempotent-Replayed"],
+    )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        try:
+            position = await anyio.to_thread.run_sync(components.service.last_position)
+        except Exception as exc:
+            return JSONResponse({"status": "unavailable", "detail": f"event store: {exc}"}, status_code=503)
+        relay = components.relay
+        body = {
+            "status": "ok",
+            "last_position": position,
+            "relay_position": relay.position,
+            "relay_healthy": relay.healthy,
+            "topics_ready": jobs.topics_ready or not background,
+        }
+        ok = jobs.topics_ready or not background
+        return JSONResponse(body if ok else body | {"status": "starting"}, status_code=200 if ok else 503)
+
+    return app

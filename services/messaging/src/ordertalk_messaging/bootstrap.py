@@ -1,0 +1,95 @@
+"""The one wiring module: builds the store, tables, service and relay from Settings (nothing at import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+from eventsourcing.persistence import Notification
+
+from ordertalk_contracts import ThreadEvent
+from ordertalk_messaging.application import MessagingStore, NewOrder, ThreadService
+from ordertalk_messaging.orders_consumer import OrdersConsumer
+from ordertalk_messaging.publishing import KafkaPublisher, Publisher
+from ordertalk_messaging.relay import NotificationSource, Relay
+from ordertalk_messaging.settings import Settings
+from ordertalk_messaging.storage.sql import Dialect, SqlTables
+from ordertalk_messaging.translation import notification_to_contract
+from ordertalk_runtime.auth import TokenCodec
+
+
+@dataclass
+class Components:
+    """Everything a process of the messaging service runs with."""
+
+    settings: Settings
+    store: MessagingStore
+    tables: SqlTables
+    service: ThreadService
+    relay: Relay
+    codec: TokenCodec
+
+    def orders_consumer(self) -> OrdersConsumer:
+        """The consumer that learns orders and starts their threads."""
+        service = self.service
+
+        async def register(order: NewOrder, correlation_id: str | None) -> bool:
+            return await anyio.to_thread.run_sync(service.register_order, order, correlation_id)
+
+        return OrdersConsumer(self.settings.kafka, self.settings.orders_consumer_group, register)
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self.store.close()
+
+
+def open_store(settings: Settings) -> MessagingStore:
+    """The eventsourcing application on the configured database."""
+    if settings.event_store == "sqlite":
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    return MessagingStore(env=settings.eventsourcing_env())
+
+
+def tables_for(store: MessagingStore, settings: Settings) -> SqlTables:
+    """The side tables in the event store's own database."""
+    recorder: Any = store.recorder  # SQLite or PostgreSQL recorder: both have a datastore and a table name
+    if settings.event_store == "postgres":
+        dialect = Dialect("%s", recorder.events_table_name, "notification_id", "DOUBLE PRECISION", uuid_as_hex=False)
+    else:
+        dialect = Dialect("?", recorder.events_table_name, "rowid", "REAL", uuid_as_hex=True)
+    tables = SqlTables(recorder.datastore, dialect)
+    tables.create_tables()
+    return tables
+
+
+def translator(store: MessagingStore) -> partial[ThreadEvent]:
+    """Stored notification -> contract event."""
+    return partial(notification_to_contract, store.mapper)
+
+
+def notification_source(store: MessagingStore) -> NotificationSource:
+    """The store's notification log, read after a position."""
+
+    def select(position: int, limit: int) -> list[Notification]:
+        return list(store.recorder.select_notifications(position, limit, inclusive_of_start=False))
+
+    return NotificationSource(select)
+
+
+def build(settings: Settings, publisher: Publisher | None = None) -> Components:
+    """Open the store and wire the service and relay."""
+    store = open_store(settings)
+    tables = tables_for(store, settings)
+    relay = Relay(
+        source=notification_source(store),
+        translate=translator(store),
+        publisher=publisher or KafkaPublisher(settings.kafka),
+        positions=tables,
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.relay_poll_seconds,
+        republish_on_start=settings.relay_republish_on_start,
+    )
+    service = ThreadService(store, tables, on_saved=relay.wake)
+    return Components(settings, store, tables, service, relay, TokenCodec(settings.auth))

@@ -1,0 +1,1 @@
+"""The pure domain of order threads: the aggregate, its rules and its errors."""

@@ -1,0 +1,210 @@
+"""OrderThread: the event-sourced conversation of one order, with its rules checked before each event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from ordertalk_messaging.domain.errors import DisputeConflict
+from ordertalk_messaging.domain.participant import Participant
+from ordertalk_messaging.domain.text import clean_body, clean_reason
+
+THREAD_NAMESPACE = UUID("5b7c1f0e-3d2a-5e49-9a61-0c8f4e2b7d13")
+
+
+def thread_id_for(order_id: str) -> UUID:
+    """The id of an order's thread (the same order always gives the same id)."""
+    return uuid5(THREAD_NAMESPACE, f"order:{order_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDispute:
+    """The dispute in progress."""
+
+    dispute_no: int
+    opened_at: datetime
+    opened_by: Participant
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    """Where a message landed: its seq and the thread version that recorded it."""
+
+    message_id: UUID
+    seq: int
+    version: int
+    duplicate: bool = False
+
+
+class OrderThread(Aggregate):
+    """One order's thread: messages, read positions per party, disputes."""
+
+    @staticmethod
+    def create_id(order_id: str) -> UUID:
+        """The thread id derives from the order id."""
+        return thread_id_for(order_id)
+
+    @event("Started")
+    def __init__(
+        self,
+        order_id: str,
+        order_number: str,
+        customer_id: str,
+        customer_name: str,
+        customer_email: str,
+        correlation_id: str | None,
+    ) -> None:
+        self.order_id = order_id
+        self.order_number = order_number
+        self.customer_id = customer_id
+        self.customer_name = customer_name
+        self.customer_email = customer_email
+        self.message_parties: list[str] = []
+        self.message_ids: dict[UUID, tuple[int, int]] = {}
+        self.read_positions: dict[str, int] = {}
+        self.dispute_count = 0
+        self.open_dispute: OpenDispute | None = None
+
+    # --- queries -------------------------------------------------------------------------------
+
+    @property
+    def message_count(self) -> int:
+        """How many messages the thread holds."""
+        return len(self.message_parties)
+
+    def read_position(self, party: str) -> int:
+        """The seq of the last message ``party`` has read (0: none)."""
+        return self.read_positions.get(party, 0)
+
+    def belongs_to_customer(self, customer_id: str) -> bool:
+        """Whether the order is this customer's."""
+        return self.customer_id == customer_id
+
+    # --- commands ------------------------------------------------------------------------------
+
+    def post_message(
+        self, message_id: UUID, body: str, author: Participant, correlation_id: str | None
+    ) -> PostedMessage:
+        """Add a message; a message id already posted changes nothing and answers the first post."""
+        known = self.message_ids.get(message_id)
+        if known is not None:
+            return PostedMessage(message_id, seq=known[0], version=known[1], duplicate=True)
+        text = clean_body(body)
+        self._message_posted(
+            order_id=self.order_id,
+            message_id=message_id,
+            seq=self.message_count + 1,
+            body=text,
+            author=author,
+            correlation_id=correlation_id,
+        )
+        return PostedMessage(message_id, seq=self.message_count, version=self.version)
+
+    def open_dispute_with(self, reason: str, actor: Participant, correlation_id: str | None) -> int:
+        """Open a dispute (409 while one is open); answers its number."""
+        if self.open_dispute is not None:
+            raise DisputeConflict(
+                f"dispute #{self.open_dispute.dispute_no} on order {self.order_number} is already open; close it first"
+            )
+        text = clean_reason(reason)
+        self._dispute_opened(
+            order_id=self.order_id,
+            dispute_no=self.dispute_count + 1,
+            reason=text,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return self.dispute_count
+
+    def close_dispute(self, actor: Participant, correlation_id: str | None) -> int:
+        """Close the open dispute (409 if none is open); answers its number."""
+        current = self.open_dispute
+        if current is None:
+            raise DisputeConflict(f"order {self.order_number} has no open dispute to close")
+        self._dispute_closed(
+            order_id=self.order_id,
+            dispute_no=current.dispute_no,
+            opened_at=current.opened_at,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return current.dispute_no
+
+    def mark_read(self, actor: Participant, correlation_id: str | None) -> int:
+        """Move the actor's party to the last message; no event if it is there already."""
+        party = actor.party
+        if self.read_position(party) >= self.message_count:
+            return self.read_position(party)
+        self._read(
+            order_id=self.order_id,
+            party=party,
+            read_up_to=self.message_count,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return self.read_position(party)
+
+    def mark_unread(self, actor: Participant, correlation_id: str | None) -> int:
+        """Move the party's position back so the other side's latest message is unread again."""
+        party = actor.party
+        latest_other = next(
+            (seq for seq in range(self.message_count, 0, -1) if self.message_parties[seq - 1] != party), None
+        )
+        if latest_other is None or self.read_position(party) < latest_other:
+            return self.read_position(party)
+        self._marked_unread(
+            order_id=self.order_id,
+            party=party,
+            read_up_to=latest_other - 1,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return self.read_position(party)
+
+    # --- events (state changes only; rules are checked above) ----------------------------------
+
+    @event("MessagePosted")
+    def _message_posted(
+        self,
+        order_id: str,
+        message_id: UUID,
+        seq: int,
+        body: str,
+        author: Participant,
+        correlation_id: str | None,
+    ) -> None:
+        self.message_parties.append(author.party)
+        self.message_ids[message_id] = (seq, self.version + 1)
+        # Writing a message means having read the thread up to it.
+        self.read_positions[author.party] = seq
+
+    @event("DisputeOpened")
+    def _dispute_opened(
+        self, order_id: str, dispute_no: int, reason: str, actor: Participant, correlation_id: str | None
+    ) -> None:
+        self.dispute_count = dispute_no
+        self.open_dispute = OpenDispute(dispute_no=dispute_no, opened_at=self._event_time(), opened_by=actor)
+
+    @event("DisputeClosed")
+    def _dispute_closed(
+        self, order_id: str, dispute_no: int, opened_at: datetime, actor: Participant, correlation_id: str | None
+    ) -> None:
+        self.open_dispute = None
+
+    @event("ThreadRead")
+    def _read(self, order_id: str, party: str, read_up_to: int, actor: Participant, correlation_id: str | None) -> None:
+        self.read_positions[party] = read_up_to
+
+    @event("ThreadMarkedUnread")
+    def _marked_unread(
+        self, order_id: str, party: str, read_up_to: int, actor: Participant, correlation_id: str | None
+    ) -> None:
+        self.read_positions[party] = read_up_to
+
+    def _event_time(self) -> datetime:
+        stamp: Any = self.modified_on
+        return stamp if isinstance(stamp, datetime) else datetime.fromisoformat(str(stamp))

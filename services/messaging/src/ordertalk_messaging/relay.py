@@ -1,0 +1,109 @@
+"""The relay: publishes every stored event to Kafka in store order and records how far it got."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+from eventsourcing.persistence import Notification
+
+from ordertalk_contracts import ThreadEvent
+from ordertalk_messaging.publishing import Outgoing, Publisher
+from ordertalk_messaging.storage.ports import PositionStore
+
+log = logging.getLogger(__name__)
+RELAY_NAME = "thread-events-relay"
+
+
+class NotificationSource:
+    """Reads the stored log in order (a thin port over ``recorder.select_notifications``)."""
+
+    def __init__(self, select: Callable[[int, int], Sequence[Notification]]) -> None:
+        self._select = select
+
+    def after(self, position: int, limit: int) -> Sequence[Notification]:
+        """Up to ``limit`` notifications with id > ``position``."""
+        return self._select(position, limit)
+
+
+@dataclass
+class Relay:
+    """At-least-once, in-order publisher of the event store's notification log.
+
+    The position is recorded only after the broker acknowledged a whole batch, so a crash or an
+    outage re-sends from the last recorded position: events may be published again (same
+    ``event_id``), never skipped, and each order's events keep their store order.
+    """
+
+    source: NotificationSource
+    translate: Callable[[Notification], ThreadEvent]
+    publisher: Publisher
+    positions: PositionStore
+    batch_size: int = 500
+    poll_seconds: float = 1.0
+    republish_on_start: bool = False
+    name: str = RELAY_NAME
+    max_backoff: float = 5.0
+    position: int = field(default=0, init=False)
+    healthy: bool = field(default=True, init=False)
+    _wakeup: asyncio.Event | None = field(default=None, init=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
+
+    def wake(self) -> None:
+        """Tell the relay new events were saved (callable from any thread)."""
+        loop, wakeup = self._loop, self._wakeup
+        if loop is not None and wakeup is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wakeup.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop`` is set."""
+        self._loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
+        recorded = await anyio.to_thread.run_sync(self.positions.get, self.name)
+        self.position = 0 if self.republish_on_start else (recorded or 0)
+        log.info("relay starts after position %d (recorded %s)", self.position, recorded)
+        backoff = 0.1
+        try:
+            while not stop.is_set():
+                try:
+                    published = await self.step()
+                except Exception as exc:
+                    self.healthy = False
+                    log.warning("relay could not publish after %d (%s); retrying in %.1fs", self.position, exc, backoff)
+                    await self._pause(stop, backoff, wake_early=False)
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
+                self.healthy, backoff = True, 0.1
+                if published < self.batch_size:
+                    await self._pause(stop, self.poll_seconds)
+        finally:
+            await self.publisher.close()
+
+    async def step(self) -> int:
+        """Publish the next batch after the current position; answers how many events were published."""
+        if self._wakeup is not None:
+            self._wakeup.clear()
+        batch = await anyio.to_thread.run_sync(self.source.after, self.position, self.batch_size)
+        if not batch:
+            return 0
+        records = [Outgoing.of(self.translate(n)) for n in batch]
+        await self.publisher.publish(records)
+        last = batch[-1].id
+        await anyio.to_thread.run_sync(self.positions.put, self.name, last)
+        self.position = last
+        return len(batch)
+
+    async def _pause(self, stop: asyncio.Event, seconds: float, *, wake_early: bool = True) -> None:
+        wakeup = self._wakeup
+        waiters = [asyncio.ensure_future(stop.wait())]
+        if wakeup is not None and wake_early:
+            waiters.append(asyncio.ensure_future(wakeup.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
