@@ -28,6 +28,7 @@ export function storeShell() {
   );
   watchBell((counts, alert) => {
     setBadge(unread, counts.unread_messages);
+    document.getElementById("store-messages-link").dataset.unreadMessages = String(counts.unread_messages || 0);
     for (const listener of listeners) listener(counts, alert);
   });
   return session;
