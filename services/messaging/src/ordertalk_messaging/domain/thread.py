@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -111,7 +110,8 @@ class OrderThread(Aggregate):
                 f"dispute #{self.open_dispute.dispute_no} on order {self.order_number} is already open; close it first"
             )
         text = clean_reason(reason)
-        self._dispute_opened(
+        self.trigger_event(
+            self.DisputeOpened,
             order_id=self.order_id,
             dispute_no=self.dispute_count + 1,
             reason=text,
@@ -182,12 +182,20 @@ class OrderThread(Aggregate):
         # Writing a message means having read the thread up to it.
         self.read_positions[author.party] = seq
 
-    @event("DisputeOpened")
-    def _dispute_opened(
-        self, order_id: str, dispute_no: int, reason: str, actor: Participant, correlation_id: str | None
-    ) -> None:
-        self.dispute_count = dispute_no
-        self.open_dispute = OpenDispute(dispute_no=dispute_no, opened_at=self._event_time(), opened_by=actor)
+    class DisputeOpened(Aggregate.Event):
+        """A dispute was opened (an explicit class: its apply needs the event's own timestamp)."""
+
+        order_id: str
+        dispute_no: int
+        reason: str
+        actor: Participant
+        correlation_id: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            """Record the open dispute, opened at this event's time."""
+            assert isinstance(aggregate, OrderThread)
+            aggregate.dispute_count = self.dispute_no
+            aggregate.open_dispute = OpenDispute(self.dispute_no, opened_at=self.timestamp, opened_by=self.actor)
 
     @event("DisputeClosed")
     def _dispute_closed(
@@ -204,7 +212,3 @@ class OrderThread(Aggregate):
         self, order_id: str, party: str, read_up_to: int, actor: Participant, correlation_id: str | None
     ) -> None:
         self.read_positions[party] = read_up_to
-
-    def _event_time(self) -> datetime:
-        stamp: Any = self.modified_on
-        return stamp if isinstance(stamp, datetime) else datetime.fromisoformat(str(stamp))

@@ -1,0 +1,135 @@
+"""The relay publishes in store order, records its position after publishing, and survives outages."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from uuid import uuid4
+
+from eventsourcing.persistence import Notification
+
+from ordertalk_contracts import ThreadEvent, parse_thread_event
+from ordertalk_messaging.domain.participant import Participant
+from ordertalk_messaging.domain.thread import OrderThread
+from ordertalk_messaging.publishing import RecordingPublisher
+from ordertalk_messaging.relay import RELAY_NAME, NotificationSource, Relay
+from ordertalk_messaging.storage.memory import MemoryPositionStore
+from ordertalk_messaging.translation import to_contract
+
+ADMIN = Participant("admin", "admin-1", "Admin Admin")
+
+
+class ListLog:
+    """A notification log held in a list (ids 1..n); the payload is the contract event itself."""
+
+    def __init__(self) -> None:
+        self.events: list[ThreadEvent] = []
+
+    def append_thread(self, order_id: str, messages: int) -> None:
+        thread = OrderThread(
+            order_id=order_id,
+            order_number=f"#{order_id}",
+            customer_id="c",
+            customer_name="C",
+            customer_email="c@example.com",
+            correlation_id=None,
+        )
+        for i in range(messages):
+            thread.post_message(uuid4(), f"m{i}", ADMIN, None)
+        for e in thread.collect_events():
+            self.events.append(to_contract(e, len(self.events) + 1))
+
+    def select(self, position: int, limit: int) -> list[Notification]:
+        return [
+            Notification(originator_id=e.thread_id, originator_version=e.thread_version, topic="", state=b"", id=i + 1)
+            for i, e in enumerate(self.events)
+            if i + 1 > position
+        ][:limit]
+
+    def translate(self, n: Notification) -> ThreadEvent:
+        return self.events[n.id - 1]
+
+
+def relay_for(log: ListLog, publisher: RecordingPublisher, positions: MemoryPositionStore, **kw: object) -> Relay:
+    return Relay(
+        source=NotificationSource(log.select),
+        translate=log.translate,
+        publisher=publisher,
+        positions=positions,
+        batch_size=3,
+        poll_seconds=5.0,
+        max_backoff=0.05,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def wait_for(condition: object, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
+async def test_publishes_everything_in_order_and_records_position() -> None:
+    log, publisher, positions = ListLog(), RecordingPublisher(), MemoryPositionStore()
+    log.append_thread("1", 4)
+    log.append_thread("2", 2)
+    relay = relay_for(log, publisher, positions)
+    while await relay.step():
+        pass
+    sent = [parse_thread_event(r.value) for r in publisher.sent]
+    assert [e.position for e in sent] == list(range(1, 9))
+    assert [r.key for r in publisher.sent] == [b"1"] * 5 + [b"2"] * 3
+    assert positions.get(RELAY_NAME) == 8
+
+
+async def test_resumes_from_recorded_position_and_republishes_on_request() -> None:
+    log, positions = ListLog(), MemoryPositionStore()
+    log.append_thread("1", 3)
+    positions.put(RELAY_NAME, 2)
+    resumed = RecordingPublisher()
+    relay = relay_for(log, resumed, positions)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: relay.position == 4)
+    stop.set()
+    await task
+    assert [parse_thread_event(r.value).position for r in resumed.sent] == [3, 4]
+
+    again = RecordingPublisher()
+    relay = relay_for(log, again, positions, republish_on_start=True)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: relay.position == 4)
+    stop.set()
+    await task
+    assert [parse_thread_event(r.value).position for r in again.sent] == [1, 2, 3, 4]
+
+
+async def test_outage_is_retried_without_skipping() -> None:
+    log, positions = ListLog(), MemoryPositionStore()
+    log.append_thread("1", 2)
+    publisher = RecordingPublisher(failures_left=3)
+    relay = relay_for(log, publisher, positions)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: relay.position == 3)
+    stop.set()
+    await task
+    assert [parse_thread_event(r.value).position for r in publisher.sent] == [1, 2, 3]
+    assert publisher.failures_left == 0
+
+
+async def test_wake_publishes_new_events_without_waiting_for_the_poll() -> None:
+    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
+    relay = relay_for(log, publisher, positions)  # polls only every 5 s
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await asyncio.sleep(0.05)
+    log.append_thread("9", 0)
+    started = time.monotonic()
+    relay.wake()
+    await wait_for(lambda: len(publisher.sent) == 1, within=1.0)
+    assert time.monotonic() - started < 0.5
+    stop.set()
+    await task

@@ -1,0 +1,56 @@
+"""Domain events become contract events that the shared fold accepts."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from ordertalk_threadstate.state import apply_event
+
+from ordertalk_contracts import parse, parse_thread_event
+from ordertalk_messaging.domain.participant import Participant
+from ordertalk_messaging.domain.thread import OrderThread
+from ordertalk_messaging.translation import event_id_for, to_contract
+
+ADMIN = Participant("admin", "admin-1", "Admin Admin")
+CUSTOMER = Participant("customer", "customer-1", "Jane Doe")
+
+
+def test_every_event_translates_and_folds_to_the_aggregates_state() -> None:
+    thread = OrderThread(
+        order_id="11",
+        order_number="#00011",
+        customer_id="customer-1",
+        customer_name="Jane Doe",
+        customer_email="jane@example.com",
+        correlation_id="req-1",
+    )
+    thread.post_message(uuid4(), "hello", CUSTOMER, "req-2")
+    thread.post_message(uuid4(), "hi", ADMIN, "req-3")
+    thread.open_dispute_with("late", CUSTOMER, None)
+    thread.close_dispute(ADMIN, None)
+    thread.mark_read(CUSTOMER, None)
+    thread.mark_unread(ADMIN, None)
+    contracts = [to_contract(e, position=100 + i) for i, e in enumerate(thread.collect_events())]
+    assert [c.event_type for c in contracts] == [
+        "ThreadStarted",
+        "MessagePosted",
+        "MessagePosted",
+        "DisputeOpened",
+        "DisputeClosed",
+        "ThreadRead",
+        "ThreadMarkedUnread",
+    ]
+    state = None
+    for c in contracts:
+        again = parse_thread_event(c.model_dump_json())
+        assert again == c
+        state = apply_event(state, again)
+    assert state is not None
+    assert state.read_positions == thread.read_positions
+    assert state.unread_for("admin") == 1
+    assert state.unread_for("customer") == 0
+    assert state.open_dispute is None and len(state.disputes) == 1
+    assert contracts[0].event_id == event_id_for(thread.id, 1)
+    assert contracts[1].correlation_id == "req-2"
+    assert contracts[1].actor.party == "customer"
+    assert parse(contracts[0].model_dump_json()).event_type == "ThreadStarted"
