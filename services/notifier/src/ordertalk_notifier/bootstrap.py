@@ -53,6 +53,7 @@ class Notifier:
             Backoff(s.notifier_retry_initial_seconds, s.notifier_retry_max_seconds),
             workers=self.smtp.connections,
             poll_seconds=s.notifier_poll_seconds,
+            lease_seconds=s.notifier_lease_seconds,
         )
         self.handler = EventHandler(
             self.threads,

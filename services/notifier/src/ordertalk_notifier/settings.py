@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     notifier_fetch_max_wait_ms: int = Field(default=10, ge=0, le=1000)
     notifier_retry_initial_seconds: float = Field(default=1.0, gt=0)
     notifier_retry_max_seconds: float = Field(default=60.0, gt=0)
+    notifier_lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long a claimed e-mail stays hidden from other senders (crash recovery)."
+    )
     notifier_poll_seconds: float = Field(default=1.0, gt=0, description="How often due outbox rows are looked for.")
 
     @property
