@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -91,7 +92,7 @@ def new_order(customer_id: str = "customer-1", name: str = "Jane Doe") -> OrderR
     order_id = f"t-{uuid.uuid4().hex[:10]}"
     return OrderRegisteredV1(
         event_id=uuid.uuid4(),
-        occurred_at=__import__("datetime").datetime.now(__import__("datetime").UTC),
+        occurred_at=datetime.now(UTC),
         order_id=order_id,
         order_number=f"#{order_id[-5:]}",
         customer=Customer(id=customer_id, name=name, email="jane@example.com"),

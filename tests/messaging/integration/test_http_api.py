@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -112,7 +113,7 @@ async def test_conversation_flow_and_history(
         "ThreadRead",
         "ThreadMarkedUnread",
     ]
-    parsed = [parse_thread_event(__import__("json").dumps(e)) for e in history]
+    parsed = [parse_thread_event(json.dumps(e)) for e in history]
     assert [e.thread_version for e in parsed] == list(range(1, 8))
     assert parsed[2].correlation_id == "corr-7"
     assert parsed[3].actor.role == "customer"

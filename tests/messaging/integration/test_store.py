@@ -1,0 +1,121 @@
+"""The store and its side tables on SQLite and PostgreSQL: writes, history, idempotency keys, conflicts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from tests.support.postgres import PostgresParams
+
+from ordertalk_messaging.application import Caller, NewOrder, ThreadService
+from ordertalk_messaging.bootstrap import open_store, tables_for
+from ordertalk_messaging.domain.errors import ThreadNotFound
+from ordertalk_messaging.domain.participant import Participant
+from ordertalk_messaging.settings import Settings
+from ordertalk_messaging.storage.ports import Claimed, InProgress, Mismatch, Replay
+from ordertalk_messaging.storage.sql import SqlTables
+from ordertalk_messaging.translation import notification_to_contract
+
+ADMIN = Caller(Participant("admin", "admin-1", "Admin Admin"))
+JANE = Caller(Participant("customer", "customer-1", "Jane Doe"), customer_id="customer-1")
+BOB = Caller(Participant("customer", "customer-2", "Bob"), customer_id="customer-2")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "sqlite":
+        return Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=tmp_path / "es.sqlite")
+    pg: PostgresParams = request.getfixturevalue("postgres_db")
+    return Settings(
+        EVENT_STORE="postgres",
+        POSTGRES_HOST=pg.host,
+        POSTGRES_PORT=pg.port,
+        POSTGRES_USER=pg.user,
+        POSTGRES_PASSWORD=pg.password,
+        POSTGRES_DB=pg.dbname,
+    )
+
+
+def service_on(settings: Settings) -> ThreadService:
+    store = open_store(settings)
+    return ThreadService(store, tables_for(store, settings))
+
+
+@pytest.fixture
+def service(settings: Settings) -> Iterator[ThreadService]:
+    svc = service_on(settings)
+    yield svc
+    svc.store.close()
+
+
+def order(order_id: str = "11") -> NewOrder:
+    return NewOrder(order_id, f"#{order_id:0>5}", "customer-1", "Jane Doe", "jane@example.com")
+
+
+def test_writes_history_and_positions(service: ThreadService) -> None:
+    assert service.register_order(order("11"), "c0") is True
+    assert service.register_order(order("11"), "c0") is False
+    service.register_order(order("12"), None)
+    posted = service.post_message("11", JANE, uuid4(), "hello", "c1")
+    assert (posted.thread_version, posted.position, posted.value.seq) == (2, 3, 1)
+    opened = service.open_dispute("11", ADMIN, "late", None)
+    assert (opened.thread_version, opened.position, opened.value) == (3, 4, 1)
+    history = service.history("11", JANE)
+    contracts = [notification_to_contract(service.store.mapper, n) for n in history]
+    assert [(c.event_type, c.position, c.thread_version) for c in contracts] == [
+        ("ThreadStarted", 1, 1),
+        ("MessagePosted", 3, 2),
+        ("DisputeOpened", 4, 3),
+    ]
+    with pytest.raises(ThreadNotFound):
+        service.history("11", BOB)
+    with pytest.raises(ThreadNotFound):
+        service.post_message("13", ADMIN, uuid4(), "x", None)
+    assert service.visible_order_ids(ADMIN) == ["11", "12"]
+    assert [n.id for n in service.notifications(1, 10)] == [2, 3, 4]
+
+
+def test_idempotency_keys_and_relay_positions(service: ThreadService) -> None:
+    tables = service.thread_log
+    assert isinstance(tables, SqlTables)
+    claim = tables.claim("admin:a", "k1", "fp")
+    assert isinstance(claim, Claimed)
+    assert isinstance(tables.claim("admin:a", "k1", "fp"), InProgress)
+    assert isinstance(tables.claim("admin:a", "k1", "other"), Mismatch)
+    tables.complete("admin:a", "k1", claim.token, 201, '{"ok": true}')
+    assert tables.claim("admin:a", "k1", "fp") == Replay(201, '{"ok": true}')
+    assert isinstance(tables.claim("customer:b", "k1", "fp"), Claimed)
+    assert tables.get("relay") is None
+    tables.put("relay", 5)
+    tables.put("relay", 7)
+    assert tables.get("relay") == 7
+
+
+def test_racing_writers_in_two_processes_worth_of_stores_lose_nothing(
+    settings: Settings, service: ThreadService
+) -> None:
+    """Two independent stores on one database: version conflicts are retried, every post lands."""
+    service.register_order(order("21"), None)
+    other = service_on(settings)
+    errors: list[BaseException] = []
+
+    def post(svc: ThreadService, who: str) -> None:
+        try:
+            for i in range(15):
+                svc.post_message("21", ADMIN, uuid4(), f"{who}-{i}", None)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=post, args=(svc, f"{n}")) for n, svc in enumerate([service, other] * 3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    other.store.close()
+    assert errors == []
+    history = service.history("21", ADMIN)
+    assert len(history) == 1 + 6 * 15
+    assert [n.originator_version for n in history] == list(range(1, 92))
