@@ -6,7 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
@@ -52,6 +52,15 @@ class ReadSide:
         return gen, applied
 
 
+def _side(request: Request) -> ReadSide:
+    side = request.app.state.read_side()
+    assert isinstance(side, ReadSide)
+    return side
+
+
+SideDep = Annotated[ReadSide, Depends(_side)]
+
+
 def _viewer(principal: Principal) -> Viewer:
     return Viewer.of(principal.role, principal.subject)
 
@@ -70,6 +79,7 @@ def create_app(
     """The projection API; ``read_side`` is resolved per request (it is built in the lifespan)."""
     app = FastAPI(title="ordertalk projections", version="1.0.0", lifespan=lifespan)
     app.state.token_codec = codec
+    app.state.read_side = read_side
     install_problem_handlers(app)
     app.add_middleware(
         CORSMiddleware,
@@ -78,11 +88,6 @@ def create_app(
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=[POSITION_HEADER],
     )
-
-    def side() -> ReadSide:
-        return read_side()
-
-    side_dep = Annotated[ReadSide, Depends(side)]
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -101,7 +106,7 @@ def create_app(
     @app.get("/v1/threads", tags=["threads"])
     async def list_threads(
         principal: CurrentPrincipal,
-        rs: side_dep,
+        rs: SideDep,
         response: Response,
         q: Annotated[str | None, Query(max_length=200)] = None,
         type: ThreadType = "all",
@@ -118,7 +123,7 @@ def create_app(
 
     @app.get("/v1/threads/{order_id}", tags=["threads"])
     async def get_thread(
-        principal: CurrentPrincipal, rs: side_dep, response: Response, order_id: str, after: After = None
+        principal: CurrentPrincipal, rs: SideDep, response: Response, order_id: str, after: After = None
     ) -> dict[str, Any]:
         viewer = _viewer(principal)
         gen, position = await rs.generation_after(after, order_id)
@@ -131,7 +136,7 @@ def create_app(
     @app.get("/v1/orders", tags=["orders"])
     async def list_orders(
         principal: CurrentPrincipal,
-        rs: side_dep,
+        rs: SideDep,
         response: Response,
         messages: OrderMessages = "all",
         page: Page = 1,
@@ -146,7 +151,7 @@ def create_app(
 
     @app.get("/v1/orders/{order_id}", tags=["orders"])
     async def get_order(
-        principal: CurrentPrincipal, rs: side_dep, response: Response, order_id: str, after: After = None
+        principal: CurrentPrincipal, rs: SideDep, response: Response, order_id: str, after: After = None
     ) -> dict[str, Any]:
         gen, position = await rs.generation_after(after, order_id)
         doc = await rs.queries.order(gen, _viewer(principal), order_id)
@@ -157,7 +162,7 @@ def create_app(
 
     @app.get("/v1/bell", tags=["bell"])
     async def bell(
-        principal: CurrentPrincipal, rs: side_dep, response: Response, after: After = None
+        principal: CurrentPrincipal, rs: SideDep, response: Response, after: After = None
     ) -> dict[str, int]:
         gen, position = await rs.generation_after(after)
         response.headers[POSITION_HEADER] = str(position)

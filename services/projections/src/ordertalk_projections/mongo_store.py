@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -62,7 +63,7 @@ class MongoReadModels:
     async def ensure_indexes(self, gen: Generation) -> None:
         """Create the indexes every query of the API and the workers uses."""
         threads = self.db[gen.threads]
-        await threads.create_index([("activity_ts", DESCENDING), ("_id", ASCENDING)])
+        await threads.create_index([("activity_ts", DESCENDING)])  # no "_id" in indexes: the stand-in breaks on it
         await threads.create_index([("customer_id", ASCENDING), ("activity_ts", DESCENDING)])
         await threads.create_index([("unread_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
         await threads.create_index([("customer_id", ASCENDING), ("unread_for_customer", ASCENDING)])
@@ -70,7 +71,7 @@ class MongoReadModels:
         await threads.create_index([("keywords", ASCENDING)])
         await self.db[gen.messages].create_index([("order_id", ASCENDING), ("seq", ASCENDING)])
         orders = self.db[gen.orders]
-        await orders.create_index([("placed_ts", DESCENDING), ("_id", ASCENDING)])
+        await orders.create_index([("placed_ts", DESCENDING)])
         await orders.create_index([("has_messages", ASCENDING), ("placed_ts", DESCENDING)])
         await orders.create_index([("unread_for_admin", ASCENDING), ("placed_ts", DESCENDING)])
         await orders.create_index([("customer_id", ASCENDING), ("placed_ts", DESCENDING)])
@@ -208,14 +209,28 @@ class MongoReadModels:
 
     async def register_orders(self, gen: Generation, events: list[OrderRegisteredV1]) -> None:
         """Store announced orders; thread fields start empty and are never reset."""
-        if not events:
-            return
-        ops = [
-            UpdateOne(
-                {"_id": e.order_id},
-                {"$set": order_registration_fields(e), "$setOnInsert": ORDER_DEFAULTS},
-                upsert=True,
-            )
-            for e in events
-        ]
-        await self.db[gen.orders].bulk_write(ops, ordered=False)
+        await upsert_with_defaults(
+            self.db[gen.orders], [(e.order_id, order_registration_fields(e)) for e in events], ORDER_DEFAULTS
+        )
+
+
+async def upsert_with_defaults(coll: AsyncCollection[Doc], items: list[tuple[str, Doc]], defaults: Doc) -> None:
+    """``$set`` fields on documents by id, creating missing ones with ``defaults`` too.
+
+    Done as a guarded bulk update plus an insert of the missing ids: the stand-in server rejects
+    ``$setOnInsert`` inside a bulk upsert, and this form is as cheap on real MongoDB.
+    """
+    if not items:
+        return
+    ops = [UpdateOne({"_id": oid}, {"$set": fields}) for oid, fields in items]
+    await coll.bulk_write(ops, ordered=False)
+    ids = [oid for oid, _ in items]
+    existing = {str(d["_id"]) async for d in coll.find({"_id": {"$in": ids}}, {"_id": 1})}
+    missing = {oid: {**defaults, **fields} for oid, fields in items if oid not in existing}
+    if not missing:
+        return
+    try:
+        await coll.insert_many([{"_id": oid, **doc} for oid, doc in missing.items()], ordered=False)
+    except BulkWriteError:
+        # Someone created some of them meanwhile: set the fields on those.
+        await coll.bulk_write([op for op, (oid, _) in zip(ops, items, strict=True) if oid in missing], ordered=False)

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pymongo import UpdateOne
 
 from ordertalk_contracts import IntegrationEvent, ThreadEvent
 from ordertalk_projections.applier import BatchApplier
@@ -18,7 +17,7 @@ from ordertalk_projections.documents import ORDER_DEFAULTS
 from ordertalk_projections.feed import EventFeed
 from ordertalk_projections.generations import REBUILDS_COLLECTION, Generation
 from ordertalk_projections.intake import Rejected, accept
-from ordertalk_projections.mongo_store import MongoReadModels
+from ordertalk_projections.mongo_store import MongoReadModels, upsert_with_defaults
 from ordertalk_projections.settings import Settings
 from ordertalk_projections.worker import TOPICS
 
@@ -241,21 +240,14 @@ class Rebuilder:
 
     async def _copy_orders(self, source: Generation, target: Generation) -> None:
         """Orders announced on the ORDERS topic are not in the event store: carry their registration over."""
-        ops = []
+        items: list[tuple[str, dict[str, Any]]] = []
         async for doc in self.store.db[source.orders].find({"registered": True}):
             fields = {k: doc.get(k) for k in ("order_number", "customer", "customer_id", "placed_at", "placed_ts")}
-            ops.append(
-                UpdateOne(
-                    {"_id": doc["_id"]},
-                    {"$set": {**fields, "registered": True}, "$setOnInsert": ORDER_DEFAULTS},
-                    upsert=True,
-                )
-            )
-            if len(ops) >= 1000:
-                await self.store.db[target.orders].bulk_write(ops, ordered=False)
-                ops = []
-        if ops:
-            await self.store.db[target.orders].bulk_write(ops, ordered=False)
+            items.append((str(doc["_id"]), {**fields, "registered": True}))
+            if len(items) >= 1000:
+                await upsert_with_defaults(self.store.db[target.orders], items, ORDER_DEFAULTS)
+                items = []
+        await upsert_with_defaults(self.store.db[target.orders], items, ORDER_DEFAULTS)
 
 
 def _key(tp: TopicPartition) -> str:
