@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from ordertalk_contracts import ORDERS, THREAD_EVENTS, IntegrationEvent, OrderRegisteredV1, ThreadEvent, dump
+from ordertalk_contracts import ORDERS, THREAD_EVENTS, IntegrationEvent, OrderRegisteredV1, dump
+from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
 from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
-from ordertalk_contracts.topics import ALL_TOPICS
 
 SECRET = "projection-tests-secret-0123456789"
 CODEC = TokenCodec(AuthSettings(jwt_secret=SECRET))

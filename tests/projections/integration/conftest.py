@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.projections.harness import RunningService, serve
 
 from ordertalk_runtime.kafka import KafkaSettings
-from tests.projections.harness import RunningService, serve
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-
-from ordertalk_runtime.kafka import KafkaSettings
 from tests.projections.harness import RunningService, publish, wait_for
 from tests.projections.scripts import ADMIN, Positions, ThreadScript
+
+from ordertalk_contracts import IntegrationEvent
+from ordertalk_runtime.kafka import KafkaSettings
 
 
 @dataclass
@@ -36,7 +37,7 @@ def world(service: RunningService, kafka_settings: KafkaSettings) -> World:
     c = ThreadScript.new(positions)
     d = ThreadScript.new(positions, cust1)
     e = ThreadScript.new(positions, cust1)
-    events = [a.registered(), b.registered(), c.registered(), d.registered(), e.registered()]
+    events: list[IntegrationEvent] = [a.registered(), b.registered(), c.registered(), d.registered(), e.registered()]
     events += [e.start(), e.post("Your order has shipped", ADMIN)]
     events += [a.start(), a.post(f"Where is my parcel {word}?")]
     events += [b.start(), b.post("We shipped it", ADMIN), b.post("It arrived broken"), b.open_dispute("Broken item")]
