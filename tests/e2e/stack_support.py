@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -117,7 +118,9 @@ class System:
             finally:
                 await producer.stop()
 
-        asyncio.run(produce())
+        # Playwright's sync API owns this thread's event loop: produce from a thread of our own.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, produce()).result(timeout=60)
         headers = {"Authorization": f"Bearer {self.token('admin')}"}
         for order in orders:
 

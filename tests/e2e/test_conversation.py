@@ -104,7 +104,7 @@ def test_customer_and_admin_talk_then_dispute(
     note = admin.locator("#dispute-note")
     expect(note).to_contain_text(f"Dispute opened on {today}, by Jane Doe")
     expect(note).to_contain_text("The parcel arrived damaged.")
-    assert note.evaluate("el => getComputedStyle(el).color") == RED
+    expect(note).to_have_css("color", RED)
     screenshot(admin, "admin-order-thread.png")
 
     # Each filter returns the right rows (keywords: order number or message text).
@@ -113,7 +113,7 @@ def test_customer_and_admin_talk_then_dispute(
     assert rows_for(admin, system.web, token, "disputes") == [order.order_id]
     flag = admin.locator(f"tr[data-order-id='{order.order_id}'] .dispute-flag")
     expect(flag).to_have_text("Dispute")
-    assert flag.evaluate("el => getComputedStyle(el).color") == RED
+    expect(flag).to_have_css("color", RED)
     assert rows_for(admin, system.web, token, "unread") == []
 
     # Closing asks for confirmation; then the note disappears.

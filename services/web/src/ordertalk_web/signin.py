@@ -27,7 +27,7 @@ PERSONAS: tuple[Persona, ...] = (
     Persona("admin-1", "admin", "Admin Admin"),
     Persona("customer-1", "customer", "Jane Doe", "jane@example.com"),
     Persona("customer-2", "customer", "John Smith", "john@example.com"),
-    Persona("customer-3", "customer", "Maria Garcia", "maria@example.com"),
+    Persona("customer-3", "customer", "Ada Lovelace", "ada@example.com"),
 )
 
 

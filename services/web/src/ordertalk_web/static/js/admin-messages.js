@@ -102,7 +102,7 @@ function bulkBar() {
     h("span", { class: "muted" }, "Apply to"), scope,
     h("button", { type: "button", class: "button", id: "mark-read", onclick: run(true) }, "Mark as read"),
     h("button", { type: "button", class: "button", id: "mark-unread", onclick: run(false) }, "Mark as unread"),
-    h("span", { class: "muted", id: "selected-count" }, state.selected.size ? `${state.selected.size} selected` : ""));
+    h("span", { class: "muted", id: "selected-count" }));
 }
 
 function row(item) {
@@ -111,7 +111,7 @@ function row(item) {
   box.addEventListener("change", () => {
     if (box.checked) state.selected.add(item.order_id);
     else state.selected.delete(item.order_id);
-    document.getElementById("selected-count").textContent = state.selected.size ? `${state.selected.size} selected` : "";
+    showSelectedCount();
   });
   const last = item.last_message;
   const tr = h("tr", { class: item.unread ? "thread-row unread" : "thread-row", dataset: { orderId: item.order_id } },
@@ -163,15 +163,21 @@ function table(result) {
     h("tbody", {}, result.items.map(row)));
 }
 
-const results = h("section", { class: "card", id: "results" });
+const listArea = h("div", { id: "thread-list" });
+const results = h("section", { class: "card", id: "results" }, bulkBar(), listArea);
 replace(main,
   h("nav", { class: "breadcrumbs" }, "Orders / Messages"),
   h("div", { class: "page-head" }, h("h1", {}, "Messages")),
   filterPanel(),
   results);
 
+function showSelectedCount() {
+  document.getElementById("selected-count").textContent = state.selected.size ? `${state.selected.size} selected` : "";
+}
+
 function render() {
-  replace(results, bulkBar(), state.status, state.result ? [table(state.result), pagination(state.result)] : null);
+  replace(listArea, state.status, state.result ? [table(state.result), pagination(state.result)] : null);
+  showSelectedCount();
 }
 
 let pending = null;
