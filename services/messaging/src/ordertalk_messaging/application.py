@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -175,6 +176,13 @@ class ThreadService:
     def _lock_for(self, thread_id: UUID) -> threading.Lock:
         return self._stripes[thread_id.int % len(self._stripes)]
 
+    def _evict(self, thread_id: UUID) -> None:
+        """Drop a cached thread whose unsaved changes must not be seen again."""
+        cache = self.store.repository.cache
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                cache.get(thread_id, evict=True)
+
     def _load(self, thread_id: UUID, order_id: str, caller: Caller) -> OrderThread:
         try:
             thread: object = self.store.repository.get(thread_id)
@@ -195,7 +203,10 @@ class ThreadService:
                 try:
                     recordings = self.store.save(thread)
                 except IntegrityError:
-                    pass  # another process wrote first: reload and decide again
+                    self._evict(thread_id)  # another process wrote first: reload and decide again
+                except BaseException:
+                    self._evict(thread_id)
+                    raise
                 else:
                     self.on_saved()
                     position = recordings[-1].notification.id if recordings else self.last_position()

@@ -15,6 +15,7 @@ from ordertalk_messaging.orders_consumer import OrdersConsumer
 from ordertalk_messaging.publishing import KafkaPublisher, Publisher
 from ordertalk_messaging.relay import NotificationSource, Relay
 from ordertalk_messaging.settings import Settings
+from ordertalk_messaging.sqlite_tuning import set_sqlite_synchronous
 from ordertalk_messaging.storage.sql import Dialect, SqlTables
 from ordertalk_messaging.translation import notification_to_contract
 from ordertalk_runtime.auth import TokenCodec
@@ -49,6 +50,7 @@ def open_store(settings: Settings) -> MessagingStore:
     """The eventsourcing application on the configured database."""
     if settings.event_store == "sqlite":
         settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        set_sqlite_synchronous(settings.sqlite_synchronous)
     return MessagingStore(env=settings.eventsourcing_env())
 
 

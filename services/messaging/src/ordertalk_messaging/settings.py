@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     postgres_password: str = Field(default="", alias="POSTGRES_PASSWORD")
     postgres_db: str = Field(default="postgres", alias="POSTGRES_DB")
     postgres_pool_size: int = Field(default=10, ge=1, alias="POSTGRES_POOL_SIZE")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(default="NORMAL", alias="SQLITE_SYNCHRONOUS")
     aggregate_cache_maxsize: int = Field(default=10_000, ge=0, alias="AGGREGATE_CACHE_MAXSIZE")
     cors_origins: str = Field(default=DEFAULT_CORS, alias="CORS_ORIGINS")
     relay_enabled: bool = Field(default=True, alias="RELAY_ENABLED", description="Run the relay inside serve.")
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
         """The environment of the eventsourcing Application (persistence module and its options)."""
         env = {"AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_maxsize)} if self.aggregate_cache_maxsize else {}
         env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
+        # The service changes a cached thread only under its per-thread lock and evicts it if a save fails.
+        env["DEEPCOPY_FROM_AGGREGATE_CACHE"] = "n"
         if self.event_store == "postgres":
             return env | {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
