@@ -48,9 +48,9 @@ def new_order(system: System) -> Callable[..., DemoOrder]:
     """Register a fresh order (default customer: Jane Doe, customer-1)."""
 
     def make(customer_id: str = "customer-1", name: str = "Jane Doe", email: str = "jane@example.com") -> DemoOrder:
-        run = uuid.uuid4().hex[:6]
-        number = f"#{run.upper()}{next(_counter):02d}"
-        order = DemoOrder(f"ord-{run}", number, Customer(id=customer_id, name=name, email=email))
+        # A fresh stack per session: shop-like sequential numbers; random ids keep each order's words unique.
+        number = f"#{next(_counter) + 10:05d}"
+        order = DemoOrder(f"ord-{uuid.uuid4().hex[:6]}", number, Customer(id=customer_id, name=name, email=email))
         system.register_orders(order)
         return order
 

@@ -79,6 +79,7 @@ def test_customer_and_admin_talk_then_dispute(
     admin.fill("#reply-body", "Thanks Jane, your parcel ships today.")
     admin.click("#reply-submit")
     expect(admin.locator("#thread .message")).to_have_count(2)
+    expect(admin.locator("#reply-body")).to_have_value("")
     expect(customer.locator("#thread .message")).to_have_count(2)
     expect(customer.locator("#thread .message").nth(1)).to_contain_text("ships today")
     wait_for(

@@ -97,7 +97,7 @@ def test_dev_token_is_signed_with_the_configured_secret(client: TestClient) -> N
     from ordertalk_runtime.auth import InvalidToken
 
     with pytest.raises(InvalidToken):
-        TokenCodec(AuthSettings(jwt_secret="another-secret-0123456789abcdef")).verify(token)
+        TokenCodec(AuthSettings(jwt_secret="another-secret-0123456789abcdef-xyz")).verify(token)
 
 
 def test_unknown_persona_is_a_404_problem(client: TestClient) -> None:

@@ -62,6 +62,9 @@ export function replyForm(onSubmit, label = "Submit") {
     replace(status);
     try {
       await onSubmit(body);
+      // The page may have re-rendered (keeping the draft) while the write landed: clear what is on screen now.
+      const current = document.getElementById("reply-body");
+      if (current && current !== text && current.value.trim() === body) current.value = "";
       text.value = "";
     } catch (error) {
       replace(status, errorBox(error));
