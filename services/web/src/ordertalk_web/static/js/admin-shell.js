@@ -35,6 +35,12 @@ function bellMenu() {
     menu.hidden = !menu.hidden;
     button.setAttribute("aria-expanded", String(!menu.hidden));
   });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !menu.hidden) {
+      menu.hidden = true;
+      button.setAttribute("aria-expanded", "false");
+    }
+  });
   document.addEventListener("click", (event) => {
     if (!menu.contains(event.target)) {
       menu.hidden = true;
