@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -39,7 +40,7 @@ from tests.projections.scripts import ADMIN, Positions, ThreadScript
 RATE = 200  # events per second
 LAG_SECONDS = 10
 QUERY_THREADS = 10_000
-QUERIES = 30
+QUERIES = 10
 
 
 def pct(values: list[float], q: float) -> float:
@@ -165,6 +166,7 @@ def ready(url: str) -> bool:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers we started on a timeout too
     var = Path(tempfile.mkdtemp(prefix="bench-read-"))
     kport, mport = free_port(), free_port()
     procs = [start_kafka(kport, var), start_mongo(mport, None, var)]

@@ -161,9 +161,7 @@ def create_app(
         return order_row(doc)
 
     @app.get("/v1/bell", tags=["bell"])
-    async def bell(
-        principal: CurrentPrincipal, rs: SideDep, response: Response, after: After = None
-    ) -> dict[str, int]:
+    async def bell(principal: CurrentPrincipal, rs: SideDep, response: Response, after: After = None) -> dict[str, int]:
         gen, position = await rs.generation_after(after)
         response.headers[POSITION_HEADER] = str(position)
         return await rs.queries.bell(gen, _viewer(principal))

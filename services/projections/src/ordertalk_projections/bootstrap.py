@@ -93,6 +93,8 @@ async def running_workers(res: Resources) -> AsyncIterator[ProjectionWorker]:
     if res.feed is not None:
         healer = GapHealer(res.store, applier, res.feed)
         tasks.append(asyncio.create_task(healer.run(stop, settings.projections_heal_after_seconds), name="gap-healer"))
+    for task in tasks:
+        task.add_done_callback(_report_crash)
     res.worker = worker
     try:
         yield worker
@@ -102,6 +104,11 @@ async def running_workers(res: Resources) -> AsyncIterator[ProjectionWorker]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10)
         await producer.stop()
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: %r", task.get_name(), task.exception())
 
 
 def build_app(settings: Settings, with_workers: bool) -> FastAPI:

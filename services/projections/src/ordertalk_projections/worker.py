@@ -37,6 +37,7 @@ class ProjectionWorker:
         self.ready = asyncio.Event()
         self.applied_events = 0
         self.dead_letters = 0
+        self.running = False
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -53,6 +54,7 @@ class ProjectionWorker:
         """Consume until ``stop`` is set."""
         consumer = self._consumer()
         await consumer.start()
+        self.running = True
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.projections_batch)
@@ -63,6 +65,8 @@ class ProjectionWorker:
                 await self._handle(records, stop)
                 await consumer.commit(partition_offsets(batches))
         finally:
+            self.running = False
+            self.ready.clear()
             await consumer.stop()
 
     async def _handle(self, records: list[ConsumerRecord[Any, Any]], stop: asyncio.Event) -> None:
