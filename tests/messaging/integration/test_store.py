@@ -15,7 +15,7 @@ from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.errors import ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.settings import Settings
-from ordertalk_messaging.storage.ports import Claimed, InProgress, Mismatch, Replay
+from ordertalk_messaging.storage.ports import Mismatch, Replay
 from ordertalk_messaging.storage.sql import SqlTables
 from ordertalk_messaging.translation import notification_to_contract
 
@@ -81,13 +81,23 @@ def test_writes_history_and_positions(service: ThreadService) -> None:
 def test_idempotency_keys_and_relay_positions(service: ThreadService) -> None:
     tables = service.thread_log
     assert isinstance(tables, SqlTables)
-    claim = tables.claim("admin:a", "k1", "fp")
-    assert isinstance(claim, Claimed)
-    assert isinstance(tables.claim("admin:a", "k1", "fp"), InProgress)
-    assert isinstance(tables.claim("admin:a", "k1", "other"), Mismatch)
-    tables.complete("admin:a", "k1", claim.token, 201, '{"ok": true}')
-    assert tables.claim("admin:a", "k1", "fp") == Replay(201, '{"ok": true}')
-    assert isinstance(tables.claim("customer:b", "k1", "fp"), Claimed)
+    assert tables.lookup("admin:a", "k1", "fp") is None
+    assert tables.record("admin:a", "k1", "fp", 201, '{"ok": true}') is None
+    assert tables.lookup("admin:a", "k1", "fp") == Replay(201, '{"ok": true}')
+    assert isinstance(tables.lookup("admin:a", "k1", "other"), Mismatch)
+    assert tables.record("admin:a", "k1", "fp", 201, '{"ok": false}') == Replay(201, '{"ok": true}')
+    assert isinstance(tables.record("admin:a", "k1", "other", 201, "{}"), Mismatch)
+    assert tables.lookup("customer:b", "k1", "fp") is None
+    with tables._db.transaction(commit=True) as cur:  # a claim without an answer, left by an older version
+        cur.execute(
+            tables._d.sql(
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, claim, created_at) VALUES (?,?,?,?,?)"
+            ),
+            ["admin:a", "k2", "old", "token", 0.0],
+        )
+    assert tables.lookup("admin:a", "k2", "fp") is None
+    assert tables.record("admin:a", "k2", "fp", 200, "{}") is None
+    assert tables.lookup("admin:a", "k2", "fp") == Replay(200, "{}")
     assert tables.get("relay") is None
     tables.put("relay", 5)
     tables.put("relay", 7)

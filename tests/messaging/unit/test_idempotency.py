@@ -1,52 +1,77 @@
-"""Idempotency keys: first answer replayed, mismatches refused, failures release the key."""
+"""Idempotency keys: first answer replayed, mismatches and concurrent duplicates refused, failures store nothing."""
 
 from __future__ import annotations
 
 import pytest
 
-from ordertalk_messaging.idempotency import Answer, KeyRejected, check_key, fingerprint, message_id_for, run_once
+from ordertalk_messaging.idempotency import (
+    Answer,
+    InFlight,
+    KeyRejected,
+    check_key,
+    fingerprint,
+    message_id_for,
+    run_once,
+)
 from ordertalk_messaging.storage.memory import MemoryIdempotencyStore
 
 
-async def test_retry_answers_first_answer_and_runs_once() -> None:
-    store, calls = MemoryIdempotencyStore(), []
+def test_retry_answers_first_answer_and_runs_once() -> None:
+    store, flight, calls = MemoryIdempotencyStore(), InFlight(), []
 
-    async def work() -> Answer:
+    def work() -> Answer:
         calls.append(1)
         return Answer(201, f'{{"n": {len(calls)}}}')
 
     fp = fingerprint("POST", "/x", {"body": "a"})
-    first = await run_once(store, "admin:a", "k", fp, work)
-    again = await run_once(store, "admin:a", "k", fp, work)
+    first = run_once(store, flight, "admin:a", "k", fp, work)
+    again = run_once(store, flight, "admin:a", "k", fp, work)
     assert (again.status, again.body, again.replayed) == (first.status, first.body, True)
     assert calls == [1]
 
 
-async def test_same_key_other_request_is_refused() -> None:
-    store = MemoryIdempotencyStore()
+def test_same_key_other_request_is_refused() -> None:
+    store, flight = MemoryIdempotencyStore(), InFlight()
 
-    async def work() -> Answer:
+    def work() -> Answer:
         return Answer(201, "{}")
 
-    await run_once(store, "s", "k", fingerprint("POST", "/x", {"body": "a"}), work)
+    run_once(store, flight, "s", "k", fingerprint("POST", "/x", {"body": "a"}), work)
     with pytest.raises(KeyRejected) as info:
-        await run_once(store, "s", "k", fingerprint("POST", "/x", {"body": "b"}), work)
+        run_once(store, flight, "s", "k", fingerprint("POST", "/x", {"body": "b"}), work)
     assert info.value.status == 422
 
 
-async def test_failure_releases_the_key() -> None:
-    store = MemoryIdempotencyStore()
+def test_failure_stores_nothing() -> None:
+    store, flight = MemoryIdempotencyStore(), InFlight()
 
-    async def fail() -> Answer:
+    def fail() -> Answer:
         raise RuntimeError("boom")
 
-    async def work() -> Answer:
+    def work() -> Answer:
         return Answer(200, "{}")
 
     fp = fingerprint("POST", "/x", {})
     with pytest.raises(RuntimeError):
-        await run_once(store, "s", "k", fp, fail)
-    assert (await run_once(store, "s", "k", fp, work)).replayed is False
+        run_once(store, flight, "s", "k", fp, fail)
+    assert (run_once(store, flight, "s", "k", fp, work)).replayed is False
+
+
+def test_concurrent_duplicate_is_refused_and_another_writers_answer_wins() -> None:
+    store, flight = MemoryIdempotencyStore(), InFlight()
+    fp = fingerprint("POST", "/x", {})
+    inner: list[int] = []
+
+    def work() -> Answer:
+        with pytest.raises(KeyRejected) as info:  # the same key again while the first is executing
+            run_once(store, flight, "s", "k", fp, lambda: Answer(200, "{}"))
+        inner.append(info.value.status)
+        store.record("s", "k", fp, 201, '{"first": true}')  # another process stored its answer meanwhile
+        return Answer(201, '{"first": false}')
+
+    answer = run_once(store, flight, "s", "k", fp, work)
+    assert inner == [409]
+    assert (answer.body, answer.replayed) == ('{"first": true}', True)
 
 
 def test_keys_are_scoped_and_checked() -> None:

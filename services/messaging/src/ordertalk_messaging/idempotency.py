@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
-import anyio.to_thread
-
-from ordertalk_messaging.storage.ports import Claimed, IdempotencyStore, InProgress, Mismatch, Replay
+from ordertalk_messaging.storage.ports import IdempotencyStore, Mismatch, Replay
 
 MAX_KEY_CHARS = 200
 KEY_NAMESPACE = UUID("0f4d7a52-9b3e-5c18-8e27-6a1d3c9b5f40")
@@ -52,29 +51,54 @@ def message_id_for(scope: str, key: str) -> UUID:
     return uuid5(KEY_NAMESPACE, f"{scope}\n{key}")
 
 
-async def run_once(
+class InFlight:
+    """Keys whose request is executing in this process (a concurrent duplicate answers 409)."""
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def enter(self, scope: str, key: str) -> bool:
+        """Take the key; False if a request with it is executing."""
+        with self._lock:
+            if (scope, key) in self._keys:
+                return False
+            self._keys.add((scope, key))
+            return True
+
+    def leave(self, scope: str, key: str) -> None:
+        """Give the key back."""
+        with self._lock:
+            self._keys.discard((scope, key))
+
+
+def run_once(
     store: IdempotencyStore,
+    in_flight: InFlight,
     scope: str,
     key: str,
     request_fingerprint: str,
-    work: Callable[[], Awaitable[Answer]],
+    work: Callable[[], Answer],
 ) -> Answer:
     """Execute ``work`` once per (scope, key); a success is stored and replayed to retries.
 
-    A failure (an exception) releases the key so a retry executes again.
+    Blocking: call it in a worker thread. A stored answer is replayed without running ``work``; a
+    concurrent duplicate in this process is refused (409); a failure stores nothing, so a retry executes
+    again. The answer is stored in one commit after the work. If another process stored an answer for
+    the key meanwhile, that first answer is given (posts are de-duplicated by message id in the thread).
     """
-    claim = await anyio.to_thread.run_sync(store.claim, scope, key, request_fingerprint)
-    if isinstance(claim, Replay):
-        return Answer(claim.status, claim.body, replayed=True)
-    if isinstance(claim, Mismatch):
+    found = store.lookup(scope, key, request_fingerprint)
+    if isinstance(found, Replay):
+        return Answer(found.status, found.body, replayed=True)
+    if isinstance(found, Mismatch):
         raise KeyRejected(422, "this Idempotency-Key was already used with a different request")
-    if isinstance(claim, InProgress):
+    if not in_flight.enter(scope, key):
         raise KeyRejected(409, "a request with this Idempotency-Key is still being processed; retry shortly")
-    assert isinstance(claim, Claimed)
     try:
-        answer = await work()
-    except BaseException:
-        await anyio.to_thread.run_sync(store.release, scope, key, claim.token)
-        raise
-    await anyio.to_thread.run_sync(store.complete, scope, key, claim.token, answer.status, answer.body)
+        answer = work()
+        stored = store.record(scope, key, request_fingerprint, answer.status, answer.body)
+    finally:
+        in_flight.leave(scope, key)
+    if isinstance(stored, Replay):
+        return Answer(stored.status, stored.body, replayed=True)
     return answer

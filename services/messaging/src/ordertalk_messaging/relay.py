@@ -7,7 +7,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, TypeVarTuple
 
+import anyio
 import anyio.to_thread
 from eventsourcing.persistence import Notification
 
@@ -17,6 +19,8 @@ from ordertalk_messaging.storage.ports import PositionStore
 
 log = logging.getLogger(__name__)
 RELAY_NAME = "thread-events-relay"
+R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
 
 
 class NotificationSource:
@@ -52,6 +56,7 @@ class Relay:
     healthy: bool = field(default=True, init=False)
     _wakeup: asyncio.Event | None = field(default=None, init=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
+    _limiter: anyio.CapacityLimiter | None = field(default=None, init=False)
 
     def wake(self) -> None:
         """Tell the relay new events were saved (callable from any thread)."""
@@ -63,7 +68,7 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop`` is set."""
         self._loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
-        recorded = await anyio.to_thread.run_sync(self.positions.get, self.name)
+        recorded = await self._in_thread(self.positions.get, self.name)
         self.position = 0 if self.republish_on_start else (recorded or 0)
         log.info("relay starts after position %d (recorded %s)", self.position, recorded)
         backoff = 0.1
@@ -87,15 +92,21 @@ class Relay:
         """Publish the next batch after the current position; answers how many events were published."""
         if self._wakeup is not None:
             self._wakeup.clear()
-        batch = await anyio.to_thread.run_sync(self.source.after, self.position, self.batch_size)
+        batch = await self._in_thread(self.source.after, self.position, self.batch_size)
         if not batch:
             return 0
         records = [Outgoing.of(self.translate(n)) for n in batch]
         await self.publisher.publish(records)
         last = batch[-1].id
-        await anyio.to_thread.run_sync(self.positions.put, self.name, last)
+        await self._in_thread(self.positions.put, self.name, last)
         self.position = last
         return len(batch)
+
+    async def _in_thread(self, fn: Callable[[*Ts], R], *args: *Ts) -> R:
+        """Run store code in the relay's own worker thread, never queued behind the API's busy workers."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(1)
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
 
     async def _pause(self, stop: asyncio.Event, seconds: float, *, wake_early: bool = True) -> None:
         wakeup = self._wakeup

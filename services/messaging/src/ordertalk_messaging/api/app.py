@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_messaging.api.deps import correlation_id_from
 from ordertalk_messaging.api.routes import router
 from ordertalk_messaging.bootstrap import Components
+from ordertalk_messaging.idempotency import InFlight
 from ordertalk_runtime.kafka import ensure_topics
 from ordertalk_runtime.problems import install_problem_handlers
 
@@ -62,6 +65,30 @@ class Background:
                 await asyncio.wait_for(self._task, 15)
 
 
+class CorrelationMiddleware:
+    """Fixes each request's correlation id (the caller's or a new one) and answers it in X-Correlation-ID.
+
+    Plain ASGI: no extra task or stream per request, unlike a ``@app.middleware("http")`` function.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = correlation_id_from(Request(scope))
+        scope.setdefault("state", {})["correlation_id"] = cid
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Correlation-ID"] = cid
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
 def create_app(components: Components, *, background: bool = True) -> FastAPI:
     """The messaging API on ``components``; with ``background`` it also runs the relay and consumer."""
     jobs = Background(components)
@@ -84,17 +111,12 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
     )
     app.state.service = components.service
     app.state.idempotency = components.tables
+    app.state.in_flight = InFlight()
     app.state.token_codec = components.codec
     install_problem_handlers(app)
     app.include_router(router)
 
-    @app.middleware("http")
-    async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.correlation_id = correlation_id_from(request)
-        response = await call_next(request)
-        response.headers["X-Correlation-ID"] = request.state.correlation_id
-        return response
-
+    app.add_middleware(CorrelationMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=components.settings.cors_origin_list(),

@@ -12,6 +12,7 @@ from fastapi import Request
 from ordertalk_messaging.application import Caller, ConcurrencyExhausted, ThreadService
 from ordertalk_messaging.domain.errors import DisputeConflict, DomainError, InvalidText, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
+from ordertalk_messaging.idempotency import InFlight
 from ordertalk_messaging.storage.ports import IdempotencyStore
 from ordertalk_runtime.auth import Principal
 from ordertalk_runtime.problems import Problem
@@ -30,6 +31,12 @@ def idempotency_of(request: Request) -> IdempotencyStore:
     """The idempotency key store wired at start-up."""
     store: IdempotencyStore = request.app.state.idempotency
     return store
+
+
+def in_flight_of(request: Request) -> InFlight:
+    """The keys being executed in this process."""
+    in_flight: InFlight = request.app.state.in_flight
+    return in_flight
 
 
 def caller_of(principal: Principal) -> Caller:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from ordertalk_messaging.api.deps import caller_of, correlation_id, idempotency_of, in_worker, scope_of, service_of
+from ordertalk_messaging.api.deps import (
+    caller_of,
+    correlation_id,
+    idempotency_of,
+    in_flight_of,
+    in_worker,
+    scope_of,
+    service_of,
+)
 from ordertalk_messaging.api.schemas import (
     BulkWriteResult,
     DisputeWriteResult,
@@ -43,20 +51,21 @@ def _base(outcome: WriteOutcome[Any]) -> dict[str, Any]:
 
 
 async def _write(
-    request: Request, principal: Principal, payload: Any, status: int, produce: Callable[[], Awaitable[BaseModel]]
+    request: Request, principal: Principal, payload: Any, status: int, produce: Callable[[], BaseModel]
 ) -> Response:
-    """Run a write, once per Idempotency-Key when one is given."""
+    """Run a write (blocking ``produce``) in one worker thread, once per Idempotency-Key when one is given."""
 
-    async def work() -> Answer:
-        return Answer(status, (await produce()).model_dump_json())
+    def work() -> Answer:
+        return Answer(status, produce().model_dump_json())
 
     key = request.headers.get("idempotency-key")
     try:
         if key is None:
-            answer = await work()
+            answer = await in_worker(work)
         else:
-            print_ = fingerprint(request.method, request.url.path, payload)
-            answer = await run_once(idempotency_of(request), scope_of(principal), check_key(key), print_, work)
+            checked, print_ = check_key(key), fingerprint(request.method, request.url.path, payload)
+            store, in_flight, scope = idempotency_of(request), in_flight_of(request), scope_of(principal)
+            answer = await in_worker(lambda: run_once(store, in_flight, scope, checked, print_, work))
     except KeyRejected as exc:
         raise Problem(exc.status, "Idempotency-Key refused", exc.detail) from None
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
@@ -76,8 +85,8 @@ async def post_message(
     message_id = body.message_id or (message_id_for(scope_of(principal), key) if key else uuid.uuid4())
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    async def produce() -> BaseModel:
-        out = await in_worker(lambda: service.post_message(order_id, caller, message_id, body.body, cid))
+    def produce() -> BaseModel:
+        out = service.post_message(order_id, caller, message_id, body.body, cid)
         return MessageWriteResult(**_base(out), message_id=out.value.message_id, seq=out.value.seq)
 
     return await _write(request, principal, _payload(body), 201, produce)
@@ -95,8 +104,8 @@ async def open_dispute(
     """Open a dispute with a reason."""
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    async def produce() -> BaseModel:
-        out = await in_worker(lambda: service.open_dispute(order_id, caller, body.reason, cid))
+    def produce() -> BaseModel:
+        out = service.open_dispute(order_id, caller, body.reason, cid)
         return DisputeWriteResult(**_base(out), dispute_no=out.value)
 
     return await _write(request, principal, _payload(body), 201, produce)
@@ -113,8 +122,8 @@ async def close_dispute(
     """Close the open dispute."""
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    async def produce() -> BaseModel:
-        out = await in_worker(lambda: service.close_dispute(order_id, caller, cid))
+    def produce() -> BaseModel:
+        out = service.close_dispute(order_id, caller, cid)
         return DisputeWriteResult(**_base(out), dispute_no=out.value)
 
     return await _write(request, principal, _payload(body), 200, produce)
@@ -127,8 +136,8 @@ async def mark_read(
     """Mark the thread read for the caller's party."""
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    async def produce() -> BaseModel:
-        out = await in_worker(lambda: service.mark_read(order_id, caller, cid))
+    def produce() -> BaseModel:
+        out = service.mark_read(order_id, caller, cid)
         return ReadWriteResult(**_base(out), read_up_to=out.value)
 
     return await _write(request, principal, _payload(body), 200, produce)
@@ -141,8 +150,8 @@ async def mark_unread(
     """Make the other side's latest message unread again for the caller's party."""
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    async def produce() -> BaseModel:
-        out = await in_worker(lambda: service.mark_unread(order_id, caller, cid))
+    def produce() -> BaseModel:
+        out = service.mark_unread(order_id, caller, cid)
         return ReadWriteResult(**_base(out), read_up_to=out.value)
 
     return await _write(request, principal, _payload(body), 200, produce)
@@ -165,10 +174,7 @@ async def _bulk(request: Request, principal: Principal, body: SelectionIn, unrea
         position = max((r.position for r in results), default=service.last_position())
         return BulkWriteResult(results=results, position=position)
 
-    async def produce() -> BaseModel:
-        return await in_worker(run)
-
-    return await _write(request, principal, _payload(body), 200, produce)
+    return await _write(request, principal, _payload(body), 200, run)
 
 
 @router.post("/threads/read", response_model=BulkWriteResult, responses=NOT_FOUND)

@@ -3,49 +3,39 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from ordertalk_messaging.storage.ports import Claimed, ClaimResult, InProgress, Mismatch, Replay
+from ordertalk_messaging.storage.ports import KeyUse, Mismatch, Replay
 
 
 class MemoryIdempotencyStore:
     """IdempotencyStore kept in a dict."""
 
     def __init__(self) -> None:
-        self._rows: dict[tuple[str, str], tuple[str, str, int | None, str | None]] = {}
+        self._rows: dict[tuple[str, str], tuple[str, int, str]] = {}
         self._lock = threading.Lock()
 
-    def claim(self, scope: str, key: str, fingerprint: str) -> ClaimResult:
-        """Reserve or report the key."""
+    def lookup(self, scope: str, key: str, fingerprint: str) -> KeyUse:
+        """The stored answer, if any."""
         with self._lock:
-            row = self._rows.get((scope, key))
-            if row is None:
-                token = uuid.uuid4().hex
-                self._rows[(scope, key)] = (fingerprint, token, None, None)
-                return Claimed(token)
-            if row[0] != fingerprint:
-                return Mismatch()
-            if row[2] is None or row[3] is None:
-                return InProgress()
-            return Replay(row[2], row[3])
+            return self._use(scope, key, fingerprint)
 
-    def complete(self, scope: str, key: str, token: str, status: int, body: str) -> None:
-        """Keep the answer."""
+    def record(self, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
+        """Keep the answer unless the key holds one already."""
         with self._lock:
-            row = self._rows.get((scope, key))
-            if row is not None and row[1] == token:
-                self._rows[(scope, key)] = (row[0], token, status, body)
+            found = self._use(scope, key, fingerprint)
+            if found is None:
+                self._rows[(scope, key)] = (fingerprint, status, body)
+            return found
 
-    def release(self, scope: str, key: str, token: str) -> None:
-        """Drop the claim."""
-        with self._lock:
-            row = self._rows.get((scope, key))
-            if row is not None and row[1] == token:
-                del self._rows[(scope, key)]
+    def _use(self, scope: str, key: str, fingerprint: str) -> KeyUse:
+        row = self._rows.get((scope, key))
+        if row is None:
+            return None
+        return Replay(row[1], row[2]) if row[0] == fingerprint else Mismatch()
 
 
 class MemoryPositionStore:

@@ -11,13 +11,6 @@ from eventsourcing.persistence import Notification
 
 
 @dataclass(frozen=True, slots=True)
-class Claimed:
-    """The key is ours to execute; ``token`` proves it when completing or releasing."""
-
-    token: str
-
-
-@dataclass(frozen=True, slots=True)
 class Replay:
     """The key was used before with the same request: answer the stored answer."""
 
@@ -30,27 +23,18 @@ class Mismatch:
     """The key was used before with a different request."""
 
 
-@dataclass(frozen=True, slots=True)
-class InProgress:
-    """Another request with the same key is executing right now."""
-
-
-ClaimResult = Claimed | Replay | Mismatch | InProgress
+KeyUse = Replay | Mismatch | None  # None: the key is free (lookup) or now holds our answer (record)
 
 
 class IdempotencyStore(Protocol):
     """Durable record of idempotency keys and the first answer given for each."""
 
-    def claim(self, scope: str, key: str, fingerprint: str) -> ClaimResult:
-        """Reserve ``key`` for a request, or say what was answered before."""
+    def lookup(self, scope: str, key: str, fingerprint: str) -> KeyUse:
+        """What was answered before under ``key`` (read only; None if nothing)."""
         ...
 
-    def complete(self, scope: str, key: str, token: str, status: int, body: str) -> None:
-        """Keep the answer of the claimed request."""
-        ...
-
-    def release(self, scope: str, key: str, token: str) -> None:
-        """Forget a claim whose request failed, so a retry executes again."""
+    def record(self, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
+        """Keep the answer under ``key`` in one commit; None if stored, else what another writer stored first."""
         ...
 
 

@@ -12,9 +12,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from ordertalk_messaging.storage.ports import Claimed, ClaimResult, InProgress, Mismatch, Replay
-
-STALE_CLAIM_SECONDS = 60.0
+from ordertalk_messaging.storage.ports import KeyUse, Mismatch, Replay
 
 
 class Datastore(Protocol):
@@ -40,6 +38,13 @@ class Dialect:
 
 def _values(row: Any) -> tuple[Any, ...]:
     return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+def _use(rows: list[tuple[Any, ...]], fingerprint: str) -> KeyUse:
+    """A stored answer as a replay (same request) or a mismatch; None if there is no answer."""
+    if not rows or rows[0][1] is None or rows[0][2] is None:
+        return None
+    return Replay(int(rows[0][1]), str(rows[0][2])) if rows[0][0] == fingerprint else Mismatch()
 
 
 class SqlTables:
@@ -71,55 +76,34 @@ class SqlTables:
 
     # --- IdempotencyStore ---------------------------------------------------------------------
 
-    def claim(self, scope: str, key: str, fingerprint: str) -> ClaimResult:
-        """Reserve ``key`` or report how it was used."""
-        token, now = uuid.uuid4().hex, time.time()
+    def lookup(self, scope: str, key: str, fingerprint: str) -> KeyUse:
+        """The answer stored under ``key``, if any (a read: no commit)."""
+        rows = self._fetch(
+            "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope=? AND key=?", [scope, key]
+        )
+        return _use(rows, fingerprint)
+
+    def record(self, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
+        """Store the answer in one commit, unless another request stored one first.
+
+        A row without an answer (left by a claim of an earlier version of the service) is taken over.
+        """
         with self._db.transaction(commit=True) as cur:
             cur.execute(
                 self._d.sql(
-                    "INSERT INTO idempotency_keys (scope, key, fingerprint, claim, created_at) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (scope, key) DO NOTHING"
+                    "INSERT INTO idempotency_keys (scope, key, fingerprint, claim, created_at, status, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET "
+                    "fingerprint=excluded.fingerprint, claim=excluded.claim, created_at=excluded.created_at, "
+                    "status=excluded.status, body=excluded.body WHERE idempotency_keys.status IS NULL"
                 ),
-                [scope, key, fingerprint, token, now],
+                [scope, key, fingerprint, token := uuid.uuid4().hex, time.time(), status, body],
             )
             cur.execute(
-                self._d.sql(
-                    "SELECT fingerprint, claim, created_at, status, body FROM idempotency_keys WHERE scope=? AND key=?"
-                ),
+                self._d.sql("SELECT fingerprint, status, body, claim FROM idempotency_keys WHERE scope=? AND key=?"),
                 [scope, key],
             )
-            stored_fp, claim, created_at, status, body = _values(cur.fetchall()[0])
-            if claim == token:
-                return Claimed(token)
-            if stored_fp != fingerprint:
-                return Mismatch()
-            if status is not None and body is not None:
-                return Replay(int(status), str(body))
-            if float(created_at) < now - STALE_CLAIM_SECONDS:
-                cur.execute(
-                    self._d.sql(
-                        "UPDATE idempotency_keys SET claim=?, created_at=? WHERE scope=? AND key=? AND claim=?"
-                    ),
-                    [token, now, scope, key, claim],
-                )
-                return Claimed(token)
-            return InProgress()
-
-    def complete(self, scope: str, key: str, token: str, status: int, body: str) -> None:
-        """Keep the answer of the claimed request."""
-        with self._db.transaction(commit=True) as cur:
-            cur.execute(
-                self._d.sql("UPDATE idempotency_keys SET status=?, body=? WHERE scope=? AND key=? AND claim=?"),
-                [status, body, scope, key, token],
-            )
-
-    def release(self, scope: str, key: str, token: str) -> None:
-        """Forget a failed claim."""
-        with self._db.transaction(commit=True) as cur:
-            cur.execute(
-                self._d.sql("DELETE FROM idempotency_keys WHERE scope=? AND key=? AND claim=? AND status IS NULL"),
-                [scope, key, token],
-            )
+            rows = [_values(r) for r in cur.fetchall()]
+        return None if rows and rows[0][3] == token else _use(rows, fingerprint)
 
     # --- PositionStore ------------------------------------------------------------------------
 
