@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 from ordertalk_contracts import IntegrationEvent, MessagePostedV1, OrderRegisteredV1, ThreadEvent
@@ -13,6 +14,7 @@ from ordertalk_projections.store import ReadModelWriter
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+CACHE_SIZE = 100_000
 
 
 @dataclass
@@ -23,46 +25,128 @@ class BatchResult:
     parked: int = 0
     position: int = 0
     waiting_threads: list[str] = field(default_factory=list)
+    deferred_threads: list[str] = field(default_factory=list)
 
 
 class ConcurrentWriters(RuntimeError):
     """Another writer kept moving a thread while this one tried to store it."""
 
 
+class ThreadCache:
+    """The last projection this process stored per (generation, order id), least recently used evicted.
+
+    Only a hint: every thread write stays guarded by the version it was folded from, so a stale entry
+    (another writer moved the thread) makes the guard miss, the entry is dropped and the thread is
+    read from the database again.
+    """
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, str], ThreadProjection] = OrderedDict()
+
+    def get(self, gen: Generation, order_id: str) -> ThreadProjection | None:
+        """The cached projection, if any."""
+        key = (gen.number, order_id)
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, gen: Generation, projection: ThreadProjection) -> None:
+        """Remember what was stored."""
+        key = (gen.number, projection.state.order_id)
+        self._items[key] = projection
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def drop(self, gen: Generation, order_id: str) -> None:
+        """Forget a thread (read it from the database next time)."""
+        self._items.pop((gen.number, order_id), None)
+
+
 class BatchApplier:
     """Folds events per thread with the pure projector and stores the result behind version guards."""
 
-    def __init__(self, store: ReadModelWriter) -> None:
+    def __init__(self, store: ReadModelWriter, cache: ThreadCache | None = None) -> None:
         self.store = store
+        self.cache = cache if cache is not None else ThreadCache()
 
     async def apply(self, gen: Generation, events: list[IntegrationEvent]) -> BatchResult:
-        """Apply the events; safe to call again with any of them (redelivery changes nothing)."""
+        """Apply the events; safe to call again with any of them (redelivery changes nothing).
+
+        A thread that another writer keeps moving (its guard misses MAX_ATTEMPTS times) does not hold
+        up the batch: its events are parked (idempotent, keyed by version) and applied with the
+        thread's next event or healing pass; the rest of the batch is stored and may be committed.
+        """
         result = BatchResult()
         orders = [e for e in events if isinstance(e, OrderRegisteredV1)]
-        await self.store.register_orders(gen, orders)
         by_thread: dict[str, list[ThreadEvent]] = defaultdict(list)
         for event in events:
             if isinstance(event, ThreadEvent):
                 by_thread[event.order_id].append(event)
                 result.position = max(result.position, event.position)
         pending = dict(by_thread)
+        first = True
         for _ in range(MAX_ATTEMPTS):
             if not pending:
-                return result
-            pending = await self._attempt(gen, pending, result)
-        raise ConcurrentWriters(f"threads kept changing under this writer: {sorted(pending)[:5]}")
+                break
+            pending = await self._attempt(gen, pending, result, orders if first else [])
+            first = False
+        else:
+            if pending:
+                await self._defer(gen, pending, result)
+        if first and orders:
+            await self.store.register_orders(gen, orders)
+        return result
+
+    async def redrive(self, gen: Generation, order_ids: list[str]) -> BatchResult:
+        """Apply the parked events of these threads again (threads deferred by a busy batch)."""
+        return await self.apply(gen, list(await self.store.load_parked(gen, order_ids)))
+
+    async def _defer(self, gen: Generation, pending: dict[str, list[ThreadEvent]], result: BatchResult) -> None:
+        ids = sorted(pending)
+        log.warning("threads kept changing under this writer; parking their events for a later pass: %s", ids[:5])
+        for order_id in ids:
+            self.cache.drop(gen, order_id)
+        await self.store.park(gen, [e for oid in ids for e in pending[oid]])
+        result.deferred_threads += ids
+        # Not applied yet: the position this writer reports must not cover them (read-your-writes).
+        result.position = min(result.position, min(e.position for oid in ids for e in pending[oid]) - 1)
+
+    async def _load(self, gen: Generation, order_ids: list[str]) -> dict[str, ThreadProjection]:
+        current: dict[str, ThreadProjection] = {}
+        missing: list[str] = []
+        for order_id in order_ids:
+            cached = self.cache.get(gen, order_id)
+            if cached is None:
+                missing.append(order_id)
+            else:
+                current[order_id] = cached
+        if missing:
+            current.update(await self.store.load_threads(gen, missing))
+        return current
 
     async def _attempt(
-        self, gen: Generation, by_thread: dict[str, list[ThreadEvent]], result: BatchResult
+        self,
+        gen: Generation,
+        by_thread: dict[str, list[ThreadEvent]],
+        result: BatchResult,
+        orders: list[OrderRegisteredV1],
     ) -> dict[str, list[ThreadEvent]]:
-        current = await self.store.load_threads(gen, by_thread)
+        ids = list(by_thread)
+        # Independent reads (and the order registrations) share one round trip.
+        current, parked_events, _ = await asyncio.gather(
+            self._load(gen, ids), self.store.load_parked(gen, ids), self.store.register_orders(gen, orders)
+        )
         parked: dict[str, list[ThreadEvent]] = defaultdict(list)
-        for event in await self.store.load_parked(gen, by_thread):
+        for event in parked_events:
             parked[event.order_id].append(event)
         new_waiting: list[ThreadEvent] = []
         messages: list[MessagePostedV1] = []
         writes: list[tuple[ThreadProjection, int]] = []
         applied: dict[str, int] = {}
+        stale: list[tuple[str, int]] = []
         for order_id, events in by_thread.items():
             before = current.get(order_id)
             outcome = fold(before, [*events, *parked.get(order_id, [])])
@@ -72,22 +156,30 @@ class BatchApplier:
                 result.waiting_threads.append(order_id)
                 log.info("thread %s waits for versions %s", order_id, outcome.missing_versions)
             if outcome.projection is None or not outcome.changed:
+                if before is not None and parked.get(order_id) and not outcome.waiting:
+                    stale.append((order_id, before.state.version))  # parked copies of applied versions
                 continue
             messages += [e for e in outcome.applied if isinstance(e, MessagePostedV1)]
             writes.append((outcome.projection, before.state.version if before else 0))
             applied[order_id] = len(outcome.applied)
         # Order of writes: parked events, messages and orders first, the thread document last: a thread
         # stored at version v means everything up to v is stored (a crash before it redoes the same writes).
-        await self.store.park(gen, new_waiting)
+        await asyncio.gather(
+            self.store.park(gen, new_waiting),
+            self.store.put_messages(gen, messages),
+            self.store.put_order_threads(gen, [p for p, _ in writes]),
+        )
         result.parked += len(new_waiting)
-        await self.store.put_messages(gen, messages)
-        await self.store.put_order_threads(gen, [p for p, _ in writes])
         behind = await self.store.put_threads(gen, writes)
+        unpark = stale
         for projection, _ in writes:
             order_id = projection.state.order_id
             if order_id in behind:
+                self.cache.drop(gen, order_id)
                 continue
+            self.cache.put(gen, projection)
             result.applied += applied[order_id]
             if parked.get(order_id):
-                await self.store.unpark(gen, order_id, projection.state.version)
+                unpark.append((order_id, projection.state.version))
+        await asyncio.gather(*(self.store.unpark(gen, oid, version) for oid, version in unpark))
         return {order_id: by_thread[order_id] for order_id in behind}

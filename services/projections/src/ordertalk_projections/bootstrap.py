@@ -61,7 +61,13 @@ def feed_for(settings: Settings, http: httpx.AsyncClient) -> EventFeed | None:
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[Resources]:
     """Connect to MongoDB (lazily, as the driver does) and build the adapters."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url, tz_aware=True)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongo_url,
+        tz_aware=True,
+        # A call that never answers must fail (and be retried, logged) rather than stall a worker silently.
+        socketTimeoutMS=30_000,
+        serverSelectionTimeoutMS=10_000,
+    )
     http = httpx.AsyncClient(timeout=10.0)
     res = Resources(
         settings=settings,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,6 +30,8 @@ from ordertalk_projections.generations import (
 from ordertalk_projections.projector import ThreadProjection
 
 Doc = dict[str, Any]
+BULK = 5000
+DUPLICATE_KEY = 11000
 
 
 class MongoReadModels:
@@ -123,16 +124,25 @@ class MongoReadModels:
             for p, expected in writes
             if expected != 0
         ]
+        clean = True
         if inserts:
-            with contextlib.suppress(BulkWriteError):
-                await coll.insert_many(inserts, ordered=False)
+            clean = await insert_new(coll, inserts) == len(inserts)
         if updates:
-            await coll.bulk_write(updates, ordered=False)
+            result = await coll.bulk_write(updates, ordered=False)
+            clean = clean and result.matched_count == len(updates)
+        if clean:
+            return set()  # every guard matched: no read-back needed
         target = {p.state.order_id: p.state.version for p, _ in writes}
         stored: dict[str, int] = {}
         async for doc in coll.find({"_id": {"$in": list(target)}}, {"version": 1}):
             stored[str(doc["_id"])] = int(doc.get("version", 0))
         return {oid for oid, version in target.items() if stored.get(oid, 0) < version}
+
+    async def insert_threads(self, gen: Generation, projections: list[ThreadProjection]) -> None:
+        """Insert whole thread documents into a fresh generation (a rebuild); existing ids are kept."""
+        docs = [{"_id": p.state.order_id, **thread_document(p)} for p in projections]
+        for i in range(0, len(docs), BULK):
+            await insert_new(self.db[gen.threads], docs[i : i + BULK])
 
     # -- parked events -----------------------------------------------------------------------
     async def load_parked(self, gen: Generation, order_ids: Iterable[str]) -> list[ThreadEvent]:
@@ -178,8 +188,11 @@ class MongoReadModels:
         """Store posted messages keyed by message id (a redelivery rewrites the same document)."""
         if not events:
             return
-        ops = [UpdateOne({"_id": str(e.message_id)}, {"$set": message_document(e)}, upsert=True) for e in events]
-        await self.db[gen.messages].bulk_write(ops, ordered=False)
+        # A message document is a pure function of its event: inserting and ignoring duplicate ids
+        # (a redelivery) is the same as an upsert, and one round trip on both servers.
+        docs = [{"_id": str(e.message_id), **message_document(e)} for e in events]
+        for i in range(0, len(docs), BULK):
+            await insert_new(self.db[gen.messages], docs[i : i + BULK])
 
     async def put_order_threads(self, gen: Generation, projections: list[ThreadProjection]) -> None:
         """Update orders' thread fields unless a newer thread version is stored already."""
@@ -212,6 +225,23 @@ class MongoReadModels:
         await upsert_with_defaults(
             self.db[gen.orders], [(e.order_id, order_registration_fields(e)) for e in events], ORDER_DEFAULTS
         )
+
+
+async def insert_new(coll: AsyncCollection[Doc], docs: list[Doc]) -> int:
+    """Insert documents, skipping ids that exist already; answers how many were inserted.
+
+    Any error other than a duplicate id is raised (the caller retries; offsets stay uncommitted).
+    """
+    if not docs:
+        return 0
+    try:
+        result = await coll.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return int(exc.details.get("nInserted", len(docs) - len(errors)))
+    return len(result.inserted_ids)
 
 
 async def upsert_with_defaults(coll: AsyncCollection[Doc], items: list[tuple[str, Doc]], defaults: Doc) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 
 from ordertalk_projections.documents import ADMIN, CUSTOMER, Document
 from ordertalk_projections.generations import Generation
@@ -58,6 +59,17 @@ def order_filter(viewer: Viewer, messages: OrderMessages) -> dict[str, Any]:
     return flt
 
 
+async def count(coll: AsyncCollection[Document], flt: dict[str, Any]) -> int:
+    """The exact number of documents matching ``flt``, as a ``$match`` + ``$count`` aggregation.
+
+    Same answer as ``count_documents`` on both servers; on the nx-27017 stand-in ``count_documents``
+    takes ~1.3 s at 10k documents while this pipeline takes 10-25 ms (measured, see the README).
+    """
+    cursor = await coll.aggregate([{"$match": flt}, {"$count": "n"}])
+    rows = await cursor.to_list(1)
+    return int(rows[0]["n"]) if rows else 0
+
+
 class ReadQueries:
     """Executes the API's queries against the active generation."""
 
@@ -72,7 +84,7 @@ class ReadQueries:
         coll = self.db[gen.threads]
         cursor = coll.find(flt).sort(THREAD_SORT).skip((page - 1) * per_page).limit(per_page)
         items = await cursor.to_list(per_page)
-        return items, await coll.count_documents(flt)
+        return items, await count(coll, flt)
 
     async def thread(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
         """One thread the viewer may see."""
@@ -90,7 +102,7 @@ class ReadQueries:
         coll = self.db[gen.orders]
         cursor = coll.find(flt).sort(ORDER_SORT).skip((page - 1) * per_page).limit(per_page)
         items = await cursor.to_list(per_page)
-        return items, await coll.count_documents(flt)
+        return items, await count(coll, flt)
 
     async def order(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
         """One order the viewer may see."""
@@ -105,8 +117,8 @@ class ReadQueries:
         rows = await cursor.to_list(1)
         counts = {
             "unread_messages": int(rows[0]["n"]) if rows else 0,
-            "unread_threads": await coll.count_documents(unread),
+            "unread_threads": await count(coll, unread),
         }
         if viewer.party == ADMIN:
-            counts["open_disputes"] = await coll.count_documents({"has_open_dispute": True})
+            counts["open_disputes"] = await count(coll, {"has_open_dispute": True})
         return counts

@@ -38,6 +38,7 @@ class ProjectionWorker:
         self.applied_events = 0
         self.dead_letters = 0
         self.running = False
+        self.deferred: set[str] = set()
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -51,7 +52,19 @@ class ProjectionWorker:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set."""
+        """Consume until ``stop`` is set; a failing consumer (lost group, broker error) is started again."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+            except Exception:
+                if stop.is_set():
+                    raise
+                log.exception("the consumer failed; starting it again in %.1fs (uncommitted events come again)", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
         consumer = self._consumer()
         await consumer.start()
         self.running = True
@@ -60,14 +73,27 @@ class ProjectionWorker:
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.projections_batch)
                 self.ready.set()
                 records = [r for part in batches.values() for r in part]
-                if not records:
-                    continue
-                await self._handle(records, stop)
-                await consumer.commit(partition_offsets(batches))
+                if records:
+                    await self._handle(records, stop)
+                    await consumer.commit(partition_offsets(batches))
+                if self.deferred:
+                    await self._redrive()
         finally:
             self.running = False
             self.ready.clear()
             await consumer.stop()
+
+    async def _redrive(self) -> None:
+        """Apply again the threads a batch deferred (their events wait in the parked collection)."""
+        ids = sorted(self.deferred)
+        try:
+            gen = await self.store.active_generation()
+            result = await self.applier.redrive(gen, ids)
+        except Exception:
+            log.exception("re-applying deferred threads failed; will retry")
+            return
+        self.deferred = set(result.deferred_threads)
+        self.applied_events += result.applied
 
     async def _handle(self, records: list[ConsumerRecord[Any, Any]], stop: asyncio.Event) -> None:
         events: list[IntegrationEvent] = []
@@ -86,6 +112,7 @@ class ProjectionWorker:
                     await self.store.record_progress(gen, self.group, result.position)
                     self.watch.advance(result.position)
                 self.applied_events += result.applied
+                self.deferred.update(result.deferred_threads)
                 return
             except Exception:
                 if stop.is_set():
