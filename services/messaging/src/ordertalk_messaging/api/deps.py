@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import anyio.to_thread
-from fastapi import Request
+from fastapi import Depends, Request
 
 from ordertalk_messaging.application import Caller, ConcurrencyExhausted, ThreadService
 from ordertalk_messaging.domain.errors import DisputeConflict, DomainError, InvalidText, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.idempotency import InFlight
 from ordertalk_messaging.storage.ports import IdempotencyStore
-from ordertalk_runtime.auth import Principal
+from ordertalk_runtime.auth import Principal, current_admin, current_principal
 from ordertalk_runtime.problems import Problem
 
 T = TypeVar("T")
 CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
+
+
+async def _principal(request: Request) -> Principal:
+    # An async dependency runs on the event loop: checking an HS256 token takes microseconds, while the
+    # shared sync dependency would cost a worker-thread hop on every request.
+    return current_principal(request)
+
+
+async def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    return current_admin(principal)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+CurrentAdmin = Annotated[Principal, Depends(_admin)]
 
 
 def service_of(request: Request) -> ThreadService:

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from ordertalk_messaging.api.deps import (
+    CurrentAdmin,
+    CurrentPrincipal,
     caller_of,
     correlation_id,
     idempotency_of,
@@ -33,7 +35,7 @@ from ordertalk_messaging.api.schemas import (
 from ordertalk_messaging.application import WriteOutcome
 from ordertalk_messaging.idempotency import Answer, KeyRejected, check_key, fingerprint, message_id_for, run_once
 from ordertalk_messaging.translation import notification_to_contract
-from ordertalk_runtime.auth import CurrentAdmin, CurrentPrincipal, Principal
+from ordertalk_runtime.auth import Principal
 from ordertalk_runtime.problems import Problem
 
 router = APIRouter(prefix="/v1")
