@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     rebuild = sub.add_parser("rebuild", help="rebuild the read models into a new generation, then switch")
     rebuild.add_argument("--source", choices=["kafka", "store"], default="kafka")
     rebuild.add_argument("--restart", action="store_true", help="discard an unfinished rebuild instead of resuming")
-    rebuild.add_argument("--batch", type=int, default=1000)
+    rebuild.add_argument("--batch", type=int, default=5000)
     sub.add_parser("status", help="active generation, progress of each writer, last rebuild")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -114,12 +114,13 @@ class BatchApplier:
         # Not applied yet: the position this writer reports must not cover them (read-your-writes).
         result.position = min(result.position, min(e.position for oid in ids for e in pending[oid]) - 1)
 
-    async def _load(self, gen: Generation, order_ids: list[str]) -> dict[str, ThreadProjection]:
+    async def _load(self, gen: Generation, by_thread: dict[str, list[ThreadEvent]]) -> dict[str, ThreadProjection]:
         current: dict[str, ThreadProjection] = {}
         missing: list[str] = []
-        for order_id in order_ids:
+        for order_id, events in by_thread.items():
             cached = self.cache.get(gen, order_id)
-            if cached is None:
+            # A gap seen from the cache may be another writer's progress: only the database decides gaps.
+            if cached is None or min(e.thread_version for e in events) > cached.state.version + 1:
                 missing.append(order_id)
             else:
                 current[order_id] = cached
@@ -137,7 +138,7 @@ class BatchApplier:
         ids = list(by_thread)
         # Independent reads (and the order registrations) share one round trip.
         current, parked_events, _ = await asyncio.gather(
-            self._load(gen, ids), self.store.load_parked(gen, ids), self.store.register_orders(gen, orders)
+            self._load(gen, by_thread), self.store.load_parked(gen, ids), self.store.register_orders(gen, orders)
         )
         parked: dict[str, list[ThreadEvent]] = defaultdict(list)
         for event in parked_events:
