@@ -133,3 +133,16 @@ async def test_wake_publishes_new_events_without_waiting_for_the_poll() -> None:
     assert time.monotonic() - started < 0.5
     stop.set()
     await task
+
+
+async def test_position_is_recorded_at_most_every_interval_and_when_caught_up() -> None:
+    log, publisher, positions = ListLog(), RecordingPublisher(), MemoryPositionStore()
+    log.append_thread("1", 5)
+    relay = relay_for(log, publisher, positions, record_seconds=3600.0)
+    assert await relay.step() == 3
+    assert positions.get(RELAY_NAME) == 3  # the first batch is recorded at once
+    assert await relay.step() == 3
+    assert positions.get(RELAY_NAME) == 3  # within the interval: published, not yet recorded
+    assert relay.position == 6
+    assert await relay.step() == 0
+    assert positions.get(RELAY_NAME) == 6  # caught up: recorded

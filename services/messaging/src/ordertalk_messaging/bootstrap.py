@@ -91,6 +91,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Components:
         positions=tables,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
+        record_seconds=settings.relay_record_seconds,
         republish_on_start=settings.relay_republish_on_start,
     )
     service = ThreadService(store, tables, on_saved=relay.wake)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, TypeVarTuple
@@ -40,7 +41,9 @@ class Relay:
 
     The position is recorded only after the broker acknowledged a whole batch, so a crash or an
     outage re-sends from the last recorded position: events may be published again (same
-    ``event_id``), never skipped, and each order's events keep their store order.
+    ``event_id``), never skipped, and each order's events keep their store order. While events keep
+    coming it is recorded at most every ``record_seconds`` (each record is a commit that competes with
+    the API's writes), and always once the relay has caught up and finds nothing new.
     """
 
     source: NotificationSource
@@ -52,11 +55,14 @@ class Relay:
     republish_on_start: bool = False
     name: str = RELAY_NAME
     max_backoff: float = 5.0
+    record_seconds: float = 0.5
     position: int = field(default=0, init=False)
     healthy: bool = field(default=True, init=False)
     _wakeup: asyncio.Event | None = field(default=None, init=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
     _limiter: anyio.CapacityLimiter | None = field(default=None, init=False)
+    _recorded: int | None = field(default=None, init=False)
+    _recorded_at: float = field(default=float("-inf"), init=False)
 
     def wake(self) -> None:
         """Tell the relay new events were saved (callable from any thread)."""
@@ -70,6 +76,7 @@ class Relay:
         self._loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
         recorded = await self._in_thread(self.positions.get, self.name)
         self.position = 0 if self.republish_on_start else (recorded or 0)
+        self._recorded = recorded
         log.info("relay starts after position %d (recorded %s)", self.position, recorded)
         backoff = 0.1
         try:
@@ -86,6 +93,8 @@ class Relay:
                 if published < self.batch_size:
                     await self._pause(stop, self.poll_seconds)
         finally:
+            with contextlib.suppress(Exception):
+                await self.record()
             await self.publisher.close()
 
     async def step(self) -> int:
@@ -94,13 +103,21 @@ class Relay:
             self._wakeup.clear()
         batch = await self._in_thread(self.source.after, self.position, self.batch_size)
         if not batch:
+            await self.record()  # caught up: make the position durable
             return 0
         records = [Outgoing.of(self.translate(n)) for n in batch]
         await self.publisher.publish(records)
-        last = batch[-1].id
-        await self._in_thread(self.positions.put, self.name, last)
-        self.position = last
+        self.position = batch[-1].id
+        if time.monotonic() - self._recorded_at >= self.record_seconds:
+            await self.record()
         return len(batch)
+
+    async def record(self) -> None:
+        """Record the position (everything up to it was acknowledged by the broker), if it moved."""
+        if self.position != self._recorded:
+            await self._in_thread(self.positions.put, self.name, self.position)
+            self._recorded = self.position
+        self._recorded_at = time.monotonic()
 
     async def _in_thread(self, fn: Callable[[*Ts], R], *args: *Ts) -> R:
         """Run store code in the relay's own worker thread, never queued behind the API's busy workers."""
