@@ -11,8 +11,9 @@ import psycopg
 import pytest
 
 from ordertalk_devstack.processes import free_port
-from ordertalk_devstack.servers import start_kafka, start_mailcatcher, start_mongo
+from ordertalk_devstack.servers import start_mailcatcher, start_mongo
 from ordertalk_runtime.kafka import KafkaSettings
+from tests.support.kafka import kafka_broker
 from tests.support.mail import MailCatcher
 from tests.support.postgres import PostgresParams
 
@@ -27,22 +28,14 @@ def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def kafka_settings(server_logs: Path) -> Iterator[KafkaSettings]:
-    """A real Kafka-protocol broker: KAFKA_BOOTSTRAP_SERVERS, a container, or Tansu."""
-    if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
-        yield KafkaSettings()
-        return
-    if USE_CONTAINERS:
-        from testcontainers.kafka import KafkaContainer
+    """A real Kafka-protocol broker (see tests.support.kafka).
 
-        with KafkaContainer().with_kraft() as kafka:
-            yield KafkaSettings(bootstrap_servers=kafka.get_bootstrap_server(), topic_partitions=3)
-        return
-    port = free_port()
-    proc = start_kafka(port, server_logs)
-    try:
-        yield KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", enable_idempotence=False, topic_partitions=3)
-    finally:
-        proc.stop()
+    The suites whose services consume shared topics (messaging, projections, notifier) each
+    override this with a broker of their own, so one suite's running service never consumes
+    another suite's orders and events.
+    """
+    with kafka_broker(server_logs) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")

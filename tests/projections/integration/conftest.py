@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.projections.harness import RunningService, serve
+from tests.support.kafka import kafka_broker
 
 from ordertalk_runtime.kafka import KafkaSettings
 
@@ -16,3 +17,10 @@ def service(kafka_settings: KafkaSettings, mongo_url: str, server_logs: Path) ->
     """One projections process (API + workers) per test module, with its own database and group."""
     with serve(kafka_settings, mongo_url, server_logs) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(server_logs: Path) -> Iterator[KafkaSettings]:
+    """A broker of this suite's own: no other suite's running service consumes what these tests publish."""
+    with kafka_broker(server_logs) as settings:
+        yield settings
