@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.notifier.harness import NotifierProcess
+from tests.support.kafka import kafka_broker
 from tests.support.mail import MailCatcher
 
 from ordertalk_devstack.processes import free_port
@@ -36,3 +37,10 @@ def notifier(
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(server_logs: Path) -> Iterator[KafkaSettings]:
+    """A broker of this suite's own: no other suite's running service consumes what these tests publish."""
+    with kafka_broker(server_logs) as settings:
+        yield settings
