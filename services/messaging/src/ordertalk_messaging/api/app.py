@@ -16,7 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordertalk_contracts.topics import ALL_TOPICS
-from ordertalk_messaging.api.deps import correlation_id_from
+from ordertalk_messaging.api.deps import VerifiedTokens, correlation_id_from
 from ordertalk_messaging.api.routes import router
 from ordertalk_messaging.bootstrap import Components
 from ordertalk_messaging.idempotency import InFlight
@@ -113,6 +113,7 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
     app.state.idempotency = components.tables
     app.state.in_flight = InFlight()
     app.state.token_codec = components.codec
+    app.state.verified_tokens = VerifiedTokens(components.codec)
     install_problem_handlers(app)
     app.include_router(router)
 

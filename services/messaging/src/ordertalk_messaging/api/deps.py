@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import time
 import uuid
 from collections.abc import Callable
 from typing import Annotated, TypeVar
@@ -14,17 +17,53 @@ from ordertalk_messaging.domain.errors import DisputeConflict, DomainError, Inva
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.idempotency import InFlight
 from ordertalk_messaging.storage.ports import IdempotencyStore
-from ordertalk_runtime.auth import Principal, current_admin, current_principal
+from ordertalk_runtime.auth import Principal, TokenCodec, current_admin, principal_from_request
 from ordertalk_runtime.problems import Problem
 
 T = TypeVar("T")
 CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
 
 
+class VerifiedTokens:
+    """Bearer tokens verified recently, so a client's every request does not decode and check its JWT again.
+
+    An entry is kept for at most ``ttl_seconds`` and never past the token's own expiry; only tokens that
+    passed verification are kept, keyed by the whole header (a changed byte is a different token).
+    """
+
+    def __init__(self, codec: TokenCodec, ttl_seconds: float = 30.0, max_entries: int = 10_000) -> None:
+        self.codec, self.ttl_seconds, self.max_entries = codec, ttl_seconds, max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def principal(self, request: Request) -> Principal:
+        """The caller of ``request`` (a 401 problem if the token is missing or invalid)."""
+        header = request.headers.get("authorization", "")
+        now = time.time()
+        entry = self._entries.get(header)
+        if entry is not None and entry[1] > now:
+            return entry[0]
+        principal = principal_from_request(request, self.codec)
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[header] = (principal, min(now + self.ttl_seconds, _expiry(header)))
+        return principal
+
+
+def _expiry(header: str) -> float:
+    """The ``exp`` claim of a bearer token that has just been verified (its signature vouches for it)."""
+    try:
+        payload = header.split(".")[1]
+        exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+        return float(exp)
+    except (IndexError, ValueError, KeyError, TypeError):
+        return 0.0  # not understood: do not keep it
+
+
 async def _principal(request: Request) -> Principal:
-    # An async dependency runs on the event loop: checking an HS256 token takes microseconds, while the
-    # shared sync dependency would cost a worker-thread hop on every request.
-    return current_principal(request)
+    # An async dependency runs on the event loop (the shared sync dependency costs a worker-thread hop on
+    # every request) and the verified token is remembered (decoding a JWT is costly next to a post).
+    tokens: VerifiedTokens = request.app.state.verified_tokens
+    return tokens.principal(request)
 
 
 async def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
