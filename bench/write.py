@@ -1,7 +1,12 @@
 """Write-side benchmark: HTTP posts/s and latency, relay lag, beside raw store and raw broker rates.
 
 Starts its own stand-in broker and the messaging service (free ports, temporary directory) and prints
-figures; it is not a timed test. Run with ``make bench-write`` or ``.venv/bin/python bench/write.py``.
+figures; it is not a timed test. Run with ``make bench-write`` or ``.venv/bin/python bench/write.py``
+(about a minute). Phases: raw store appends (application layer, no HTTP) over many order threads and
+over one; raw broker produce; closed-loop HTTP posts (BENCH_CLIENTS clients, default 16) over many
+threads and over one, with the CPU the service and the load client spent per post; open-loop posts at
+200/s and 100/s with a bounded pool (a post that finds every slot busy is skipped and counted) and the
+relay lag. The load client shares the machine with the service, so the HTTP figures include its cost.
 """
 
 from __future__ import annotations
@@ -387,11 +392,11 @@ async def main() -> None:
         headers = {"Authorization": f"Bearer {codec.mint(Principal('admin', 'bench', 'Bench Admin'))}"}
         await register_orders(url, kafka, headers, orders)
 
-        arrivals = Arrivals(kafka)
-        await arrivals.start()
         service_pid = service.pid or 0
         many = await throughput_phase(url, headers, orders, service_pid)
         one = await throughput_phase(url, headers, orders[:1], service_pid)
+        arrivals = Arrivals(kafka)  # consumes (and parses) the topic only while lags are measured
+        await arrivals.start()
         paced_runs = [await paced_phase(url, headers, orders, arrivals, rate) for rate in PACED_RATES]
         await arrivals.stop()
 
