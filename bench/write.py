@@ -246,22 +246,28 @@ async def paced_phase(url: str, headers: dict[str, str], orders: list[str], arri
     """
     results: list[Posted] = []
     total, skipped = int(rate * PACED_SECONDS), 0
-    limits = httpx.Limits(max_connections=PACED_MAX_IN_FLIGHT, max_keepalive_connections=PACED_MAX_IN_FLIGHT)
+    idle: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()  # one client per slot, as in the closed loop
+    clients = [httpx.AsyncClient(base_url=url, timeout=10) for _ in range(PACED_MAX_IN_FLIGHT)]
+    for client in clients:
+        idle.put_nowait(client)
     in_flight: set[asyncio.Task[None]] = set()
-    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
 
-        async def one(order_id: str) -> None:
+    async def one(client: httpx.AsyncClient, order_id: str) -> None:
+        try:
             results.append(await post(client, headers, order_id))
+        finally:
+            idle.put_nowait(client)
 
-        started = time.perf_counter()
+    started = time.perf_counter()
+    try:
         for i in range(total):
             delay = started + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)  # pacing the load, not waiting for a condition
-            if len(in_flight) >= PACED_MAX_IN_FLIGHT:
+            if idle.empty():
                 skipped += 1
                 continue
-            task = asyncio.create_task(one(orders[i % len(orders)]))
+            task = asyncio.create_task(one(idle.get_nowait(), orders[i % len(orders)]))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
         if in_flight:
@@ -269,6 +275,9 @@ async def paced_phase(url: str, headers: dict[str, str], orders: list[str], arri
         for task in list(in_flight):
             task.cancel()
         seconds = time.perf_counter() - started
+    finally:
+        for client in clients:
+            await client.aclose()
     deadline = time.perf_counter() + DRAIN_SECONDS
     wanted = [r for r in results if r.error is None]
     while time.perf_counter() < deadline and not all(r.message_id in arrivals.seen for r in wanted):  # noqa: ASYNC110
