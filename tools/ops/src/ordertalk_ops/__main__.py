@@ -17,7 +17,7 @@ from ordertalk_ops.lag import consumer_lag
 from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec
 from ordertalk_runtime.kafka import KafkaSettings
 
-DEFAULT_GROUPS = "messaging-orders,projections,notifier"
+DEFAULT_GROUPS = "ordertalk-messaging-orders,ordertalk-projections,ordertalk-notifier"
 
 
 def _print_lag(groups: list[str] | None) -> int:
