@@ -129,6 +129,21 @@ async def produce(kafka: KafkaSettings, events: Sequence[ThreadEvent], raw: Sequ
         await producer.stop()
 
 
+def mails_by_order(messages: list[EmailMessage], order_ids: Sequence[str]) -> dict[str, list[EmailMessage]]:
+    """The e-mails grouped by the order their thread link names (only the orders asked for)."""
+    wanted = set(order_ids)
+    found: dict[str, list[EmailMessage]] = {o: [] for o in order_ids}
+    for msg in messages:
+        body = msg.get_body(("plain",))
+        text = str(body.get_content()) if body is not None else ""
+        for part in text.split("/orders/")[1:]:
+            order_id = part.split("/")[0].split()[0]
+            if order_id in wanted:
+                found[order_id].append(msg)
+                break
+    return found
+
+
 def mails_about(messages: list[EmailMessage], order_id: str) -> list[EmailMessage]:
     """The e-mails whose thread link names ``order_id``."""
     found = []

@@ -18,7 +18,11 @@ class Clock:
 
 
 def entry(key: str, recipient: str, now: datetime) -> OutboxEntry:
-    return OutboxEntry(key, "e", "o", "message", recipient, "n@x.example", "s", b"body", now)
+    return OutboxEntry(key, "e", "o", "message", recipient, "n@x.example", "s", {"text": "body"}, now)
+
+
+def render(entry: OutboxEntry) -> bytes:
+    return str(entry.payload["text"]).encode()
 
 
 def test_backoff_grows_and_is_capped() -> None:
@@ -28,7 +32,7 @@ def test_backoff_grows_and_is_capped() -> None:
 
 async def test_transient_failures_are_retried_after_the_backoff_then_sent_once() -> None:
     clock, outbox, mailer = Clock(), InMemoryOutbox(), RecordingMailer()
-    sender = OutboxSender(outbox, mailer, Backoff(1.0, 60.0), clock=clock)
+    sender = OutboxSender(outbox, mailer, render, Backoff(1.0, 60.0), clock=clock, claim_batch=1)
     await outbox.add([entry("k1", "a@x.example", clock.now), entry("k2", "b@x.example", clock.now)])
     mailer.transient_failures["a@x.example"] = 2
     assert await sender.drain() == 2
@@ -48,7 +52,7 @@ async def test_transient_failures_are_retried_after_the_backoff_then_sent_once()
 
 async def test_a_permanent_rejection_is_recorded_and_not_retried() -> None:
     clock, outbox, mailer = Clock(), InMemoryOutbox(), RecordingMailer()
-    sender = OutboxSender(outbox, mailer, clock=clock)
+    sender = OutboxSender(outbox, mailer, render, clock=clock)
     mailer.rejected.add("gone@x.example")
     await outbox.add([entry("k1", "gone@x.example", clock.now)])
     assert await sender.drain() == 1
@@ -57,3 +61,15 @@ async def test_a_permanent_rejection_is_recorded_and_not_retried() -> None:
     clock.now += timedelta(days=1)
     assert await sender.drain() == 0
     assert mailer.sent == []
+
+
+async def test_an_outage_defers_the_rest_of_the_claimed_batch() -> None:
+    clock, outbox, mailer = Clock(), InMemoryOutbox(), RecordingMailer()
+    sender = OutboxSender(outbox, mailer, render, Backoff(5.0, 60.0), clock=clock, claim_batch=10)
+    await outbox.add([entry(f"k{n}", f"{n}@x.example", clock.now) for n in range(3)])
+    mailer.transient_failures["0@x.example"] = 1
+    assert await sender.drain() == 1
+    assert mailer.sent == [] and all(e.last_error for e in outbox.entries.values())
+    clock.now += timedelta(seconds=5)
+    assert await sender.drain() == 3
+    assert [m for _, _, m in mailer.sent] == [b"body", b"body", b"body"]

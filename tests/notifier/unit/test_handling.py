@@ -61,3 +61,16 @@ async def test_a_gap_is_fast_forwarded_and_still_notifies() -> None:
     await h.handle_batch([started])
     outcome = await h.handle_batch([later])
     assert outcome.new_emails == 1
+
+
+async def test_the_tally_matches_counts_recomputed_from_the_states() -> None:
+    h = handler()
+    a, b = ThreadBuilder(), ThreadBuilder()
+    await h.handle_batch([a.started(), b.started(), a.message(a.customer), b.message(ADMIN)])
+    await h.handle_batch([a.dispute_opened(a.customer), b.message(b.customer), a.message(a.customer)])
+    await h.handle_batch([a.read(ADMIN), b.message(ADMIN), a.dispute_closed(ADMIN), b.marked_unread(ADMIN, 1)])
+    assert h.tally.loaded
+    assert await h.counts("admin") == await h.threads.admin_counts()
+    for t in (a, b):
+        assert await h.counts(f"customer:{t.customer_id}") == await h.threads.customer_counts(t.customer_id)
+    assert await h.counts("admin") == {"unread_messages": 1, "unread_threads": 1, "open_disputes": 0}

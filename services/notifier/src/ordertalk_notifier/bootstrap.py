@@ -18,7 +18,7 @@ from ordertalk_notifier.adapters.mongo import Doc, MongoOutbox, MongoThreadStore
 from ordertalk_notifier.adapters.smtp import SmtpMailer
 from ordertalk_notifier.api import create_app
 from ordertalk_notifier.delivery import Backoff, OutboxSender
-from ordertalk_notifier.handling import EventHandler
+from ordertalk_notifier.handling import EntryRenderer, EventHandler
 from ordertalk_notifier.hub import BroadcastHub
 from ordertalk_notifier.policy import Links
 from ordertalk_notifier.rendering import Sender
@@ -50,6 +50,7 @@ class Notifier:
         self.sender = OutboxSender(
             self.outbox,
             self.mailer,
+            EntryRenderer(Sender(s.mail_from, s.mail_from_name)),
             Backoff(s.notifier_retry_initial_seconds, s.notifier_retry_max_seconds),
             workers=self.smtp.connections,
             poll_seconds=s.notifier_poll_seconds,
@@ -61,10 +62,14 @@ class Notifier:
             self.hub,
             Links(s.store_notification_email, s.admin_base_url, s.storefront_base_url),
             Sender(s.mail_from, s.mail_from_name),
-            on_new_email=self.sender.wake,
+            on_new_emails=self.sender.offer,
         )
         self.consumer = ThreadEventConsumer(
-            self.kafka, s.notifier_consumer_group, self.handler.handle_batch, s.notifier_fetch_max_wait_ms
+            self.kafka,
+            s.notifier_consumer_group,
+            self.handler.handle_batch,
+            s.notifier_fetch_max_wait_ms,
+            on_reassign=self.handler.forget_states,
         )
         self.tasks: list[asyncio.Task[None]] = []
 

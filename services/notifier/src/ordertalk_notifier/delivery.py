@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -33,21 +33,31 @@ class OutboxSender:
 
     outbox: Outbox
     mailer: Mailer
+    render: Callable[[OutboxEntry], bytes]
     backoff: Backoff = field(default_factory=Backoff)
     workers: int = 4
     poll_seconds: float = 1.0
     lease_seconds: float = 60.0
+    claim_batch: int = 10
     clock: Clock = utc_now
-    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _fresh: asyncio.Queue[str] = field(default_factory=asyncio.Queue, init=False)
 
-    def wake(self) -> None:
-        """New entries were recorded: look for them now rather than at the next poll."""
-        self._wakeup.set()
+    def offer(self, keys: list[str]) -> None:
+        """Entries were just recorded: send them now (by key) rather than at the next poll."""
+        for key in keys:
+            self._fresh.put_nowait(key)
 
     async def deliver(self, entry: OutboxEntry) -> str:
         """Send one claimed entry and record the outcome: "sent", "retry" or "failed"."""
         try:
-            await self.mailer.send(entry.sender, entry.recipient, entry.message)
+            message = await asyncio.to_thread(self.render, entry)
+        except Exception as exc:  # a row that cannot be rendered will never be: record it, do not retry
+            log.exception("e-mail %s cannot be rendered", entry.key)
+            await self.outbox.mark_failed(entry.key, f"cannot render: {exc}"[:1000], self.clock())
+            EMAILS.labels("failed").inc()
+            return "failed"
+        try:
+            await self.mailer.send(entry.sender, entry.recipient, message)
         except PermanentMailError as exc:
             log.warning("e-mail %s to %s rejected for good: %s", entry.key, entry.recipient, exc)
             await self.outbox.mark_failed(entry.key, str(exc)[:1000], self.clock())
@@ -63,25 +73,48 @@ class OutboxSender:
         EMAILS.labels("sent").inc()
         return "sent"
 
+    async def deliver_batch(self, batch: list[OutboxEntry]) -> int:
+        """Deliver claimed entries in order; after an outage-like failure the rest wait for the same backoff."""
+        for n, entry in enumerate(batch):
+            if await self.deliver(entry) == "retry":
+                retry_at = self.clock() + timedelta(seconds=self.backoff.delay(entry.attempts))
+                for rest in batch[n + 1 :]:
+                    await self.outbox.mark_retry(rest.key, "not tried: mail server unavailable", retry_at)
+                return n + 1
+        return len(batch)
+
     async def drain(self) -> int:
-        """Deliver due entries until none is due; answer how many were attempted."""
+        """Deliver due entries (retries, entries left by a crash) until none is due; answer how many were tried."""
         attempted = 0
-        while (entry := await self.outbox.claim_due(self.clock(), self.lease_seconds)) is not None:
-            await self.deliver(entry)
-            attempted += 1
+        while batch := await self.outbox.claim_due(self.clock(), self.lease_seconds, self.claim_batch):
+            attempted += await self.deliver_batch(batch)
         return attempted
 
+    async def _send_fresh(self, first: str) -> None:
+        keys = [first]
+        while len(keys) < self.claim_batch and not self._fresh.empty():
+            keys.append(self._fresh.get_nowait())
+        await self.deliver_batch(await self.outbox.claim(keys, self.clock(), self.lease_seconds))
+
     async def _worker(self) -> None:
+        next_poll = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             try:
-                await self.drain()
+                key = await asyncio.wait_for(self._fresh.get(), max(0.0, next_poll - loop.time()))
+            except TimeoutError:
+                key = None
+            try:
+                if key is not None:
+                    await self._send_fresh(key)
+                else:
+                    await self.drain()
+                    next_poll = loop.time() + self.poll_seconds
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("outbox sender failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
-            self._wakeup.clear()
+                log.exception("outbox sender failed; the entries stay pending")
+                next_poll = loop.time() + self.poll_seconds
 
     async def run(self) -> None:
         """Run the senders until cancelled."""

@@ -19,10 +19,22 @@ class InMemoryThreadStore:
     async def get(self, order_id: str) -> ThreadState | None:
         return self.states.get(order_id)
 
-    async def save(self, state: ThreadState) -> None:
-        old = self.states.get(state.order_id)
-        if old is None or old.version < state.version:
-            self.states[state.order_id] = state
+    async def save_many(self, states: list[ThreadState]) -> None:
+        for state in states:
+            old = self.states.get(state.order_id)
+            if old is None or old.version < state.version:
+                self.states[state.order_id] = state
+
+    async def contributions(self) -> list[tuple[str | None, int, int, bool]]:
+        return [
+            (
+                s.customer.id if s.customer else None,
+                s.unread_for("admin"),
+                s.unread_for("customer"),
+                bool(s.open_dispute),
+            )
+            for s in self.states.values()
+        ]
 
     async def admin_counts(self) -> BellCounts:
         states = self.states.values()
@@ -51,16 +63,32 @@ class InMemoryOutbox:
             self.entries[entry.key] = entry
         return len(new)
 
-    async def claim_due(self, now: datetime, lease_seconds: float) -> OutboxEntry | None:
+    async def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxEntry]:
+        claimed: list[OutboxEntry] = []
         for entry in sorted(self.entries.values(), key=lambda e: e.created_at):
             due = entry.next_attempt_at is None or entry.next_attempt_at <= now
-            if entry.status == "pending" and due:
-                claimed = dataclasses.replace(
+            if entry.status == "pending" and due and len(claimed) < limit:
+                taken = dataclasses.replace(
                     entry, attempts=entry.attempts + 1, next_attempt_at=now + timedelta(seconds=lease_seconds)
                 )
-                self.entries[entry.key] = claimed
-                return claimed
-        return None
+                self.entries[entry.key] = taken
+                claimed.append(taken)
+        return claimed
+
+    async def claim(self, keys: list[str], now: datetime, lease_seconds: float) -> list[OutboxEntry]:
+        claimed: list[OutboxEntry] = []
+        for key in dict.fromkeys(keys):
+            entry = self.entries.get(key)
+            if entry is None or entry.status != "pending":
+                continue
+            if entry.next_attempt_at is not None and entry.next_attempt_at > now:
+                continue
+            taken = dataclasses.replace(
+                entry, attempts=entry.attempts + 1, next_attempt_at=now + timedelta(seconds=lease_seconds)
+            )
+            self.entries[key] = taken
+            claimed.append(taken)
+        return claimed
 
     async def mark_sent(self, key: str, now: datetime) -> None:
         self.entries[key] = dataclasses.replace(self.entries[key], status="sent", sent_at=now)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from ordertalk_threadstate import ThreadState, excerpt
@@ -62,6 +62,30 @@ class Notification:
     link: str
     occurred_at: datetime
     reply_to: Recipient | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The notification as a JSON-able document (kept in the outbox, rendered when sent)."""
+        doc = asdict(self)
+        doc["occurred_at"] = self.occurred_at.isoformat()
+        return doc
+
+    @classmethod
+    def from_payload(cls, doc: dict[str, Any]) -> Notification:
+        """The notification a ``payload()`` document describes."""
+        reply_to = doc.get("reply_to")
+        return cls(
+            event_id=doc["event_id"],
+            kind=doc["kind"],
+            recipient=Recipient(**doc["recipient"]),
+            order_id=doc["order_id"],
+            order_number=doc["order_number"],
+            author_name=doc["author_name"],
+            author_role=doc["author_role"],
+            text=doc["text"],
+            link=doc["link"],
+            occurred_at=datetime.fromisoformat(doc["occurred_at"]),
+            reply_to=Recipient(**reply_to) if reply_to else None,
+        )
 
     @property
     def key(self) -> str:

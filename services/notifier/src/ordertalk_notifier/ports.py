@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ordertalk_threadstate import ThreadState
 
@@ -14,7 +14,7 @@ BellCounts = dict[str, int]
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """One e-mail to deliver once: its unique key (event + recipient) and the rendered message."""
+    """One e-mail to deliver once: its unique key (event + recipient) and what to say (rendered when sent)."""
 
     key: str
     event_id: str
@@ -23,7 +23,7 @@ class OutboxEntry:
     recipient: str
     sender: str
     subject: str
-    message: bytes
+    payload: dict[str, Any]
     created_at: datetime
     status: Status = "pending"
     attempts: int = 0
@@ -31,7 +31,6 @@ class OutboxEntry:
     last_error: str | None = None
     sent_at: datetime | None = None
     failed_at: datetime | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class ThreadStore(Protocol):
@@ -39,8 +38,11 @@ class ThreadStore(Protocol):
 
     async def get(self, order_id: str) -> ThreadState | None: ...
 
-    async def save(self, state: ThreadState) -> None:
-        """Store ``state`` unless a state of the same or a later version is stored already."""
+    async def save_many(self, states: list[ThreadState]) -> None:
+        """Store each state unless a state of the same or a later version is stored already."""
+
+    async def contributions(self) -> list[tuple[str | None, int, int, bool]]:
+        """(customer id, unread for admin, unread for customer, dispute open) of every thread."""
 
     async def admin_counts(self) -> BellCounts: ...
 
@@ -53,8 +55,11 @@ class Outbox(Protocol):
     async def add(self, entries: list[OutboxEntry]) -> int:
         """Record entries whose key is new as pending; answer how many were new."""
 
-    async def claim_due(self, now: datetime, lease_seconds: float) -> OutboxEntry | None:
-        """Take one pending entry whose attempt is due, hiding it from other senders for the lease."""
+    async def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxEntry]:
+        """Take up to ``limit`` pending entries whose attempt is due, hiding them from other senders for the lease."""
+
+    async def claim(self, keys: list[str], now: datetime, lease_seconds: float) -> list[OutboxEntry]:
+        """Take those of ``keys`` that are pending and due (the fast path for entries just recorded)."""
 
     async def mark_sent(self, key: str, now: datetime) -> None: ...
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from pymongo.errors import PyMongoError
 
@@ -33,12 +33,12 @@ class ThreadEventConsumer:
     fetch_max_wait_ms: int = 10
     topic: str = THREAD_EVENTS
     retry_max_seconds: float = 5.0
+    on_reassign: Callable[[], None] = lambda: None
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
         """Consume until cancelled."""
         consumer = AIOKafkaConsumer(
-            self.topic,
             **self.kafka.client_kwargs(),
             group_id=self.group_id,
             enable_auto_commit=False,
@@ -50,30 +50,31 @@ class ThreadEventConsumer:
         await producer.start()
         try:
             await consumer.start()
+            consumer.subscribe([self.topic], listener=_Reassigned(self.on_reassign))
             self.started.set()
             try:
                 while True:
                     batches = await consumer.getmany(timeout_ms=1000)
-                    for tp, records in batches.items():
-                        await self._handle_partition(consumer, producer, tp, records)
+                    if batches:
+                        await self._handle(consumer, producer, batches)
             finally:
                 await consumer.stop()
         finally:
             await producer.stop()
 
-    async def _handle_partition(
-        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, tp: TopicPartition, records: list[Any]
+    async def _handle(
+        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, batches: dict[TopicPartition, list[Any]]
     ) -> None:
+        """One batch over every partition fetched (each partition's records stay in order), then one commit."""
         batch: list[tuple[Any, ThreadEvent]] = []
-        for record in records:
-            try:
-                batch.append((record, parse_thread_event(record.value)))
-            except ContractError as exc:
-                await self._flush(producer, batch)  # keep order: what came before is handled first
-                batch = []
-                await self._dead_letter(producer, record, exc.reason)
+        for records in batches.values():
+            for record in records:
+                try:
+                    batch.append((record, parse_thread_event(record.value)))
+                except ContractError as exc:
+                    await self._dead_letter(producer, record, exc.reason)
         await self._flush(producer, batch)
-        await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
+        await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batches.items()})
 
     async def _flush(self, producer: AIOKafkaProducer, batch: list[tuple[Any, ThreadEvent]]) -> None:
         if not batch:
@@ -115,3 +116,16 @@ class ThreadEventConsumer:
         )
         await send_dead_letter(producer, letter)
         DEAD_LETTERS.labels(CONSUMER).inc()
+
+
+class _Reassigned(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells the handler that partitions moved, so state cached for them may be stale."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        self.callback()
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        self.callback()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from ordertalk_threadstate import ThreadState
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from ordertalk_notifier.ports import BellCounts, OutboxEntry, Status
 
@@ -31,6 +31,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await threads.create_index([("customer_id", ASCENDING), ("unread_customer", ASCENDING)])
     outbox = db[OUTBOX]
     await outbox.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+    await outbox.create_index([("claim", ASCENDING)])
 
 
 def _thread_doc(state: ThreadState) -> Doc:
@@ -54,12 +55,22 @@ class MongoThreadStore:
         doc = await self.coll.find_one({"_id": order_id})
         return None if doc is None else ThreadState.model_validate(doc["state"])
 
-    async def save(self, state: ThreadState) -> None:
-        # A DuplicateKeyError means a state of the same or a later version is stored already.
-        with contextlib.suppress(DuplicateKeyError):
-            await self.coll.update_one(
-                {"_id": state.order_id, "version": {"$lt": state.version}}, {"$set": _thread_doc(state)}, upsert=True
-            )
+    async def save_many(self, states: list[ThreadState]) -> None:
+        ops = [
+            UpdateOne({"_id": s.order_id, "version": {"$lt": s.version}}, {"$set": _thread_doc(s)}, upsert=True)
+            for s in states
+        ]
+        try:
+            await self.coll.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            _raise_unless_duplicates(exc)  # a duplicate: a state of the same or a later version is stored already
+
+    async def contributions(self) -> list[tuple[str | None, int, int, bool]]:
+        fields = {"customer_id": 1, "unread_admin": 1, "unread_customer": 1, "dispute_open": 1}
+        return [
+            (d.get("customer_id"), int(d["unread_admin"]), int(d["unread_customer"]), bool(d["dispute_open"]))
+            async for d in self.coll.find({}, fields)
+        ]
 
     async def admin_counts(self) -> BellCounts:
         pipeline: list[Doc] = [
@@ -86,6 +97,12 @@ class MongoThreadStore:
         return int(rows[0]["messages"]), int(rows[0]["threads"])
 
 
+def _raise_unless_duplicates(exc: BulkWriteError) -> None:
+    errors = exc.details.get("writeErrors", [])
+    if exc.details.get("writeConcernErrors") or any(e.get("code") != 11000 for e in errors):
+        raise exc
+
+
 def _entry(doc: Doc) -> OutboxEntry:
     return OutboxEntry(
         key=doc["_id"],
@@ -95,7 +112,7 @@ def _entry(doc: Doc) -> OutboxEntry:
         recipient=doc["recipient"],
         sender=doc["sender"],
         subject=doc["subject"],
-        message=bytes(doc["message"]),
+        payload=doc["payload"],
         created_at=doc["created_at"],
         status=doc["status"],
         attempts=int(doc.get("attempts", 0)),
@@ -113,36 +130,47 @@ class MongoOutbox:
         self.coll = db[OUTBOX]
 
     async def add(self, entries: list[OutboxEntry]) -> int:
-        new = 0
-        for e in entries:
-            doc = {
+        docs = [
+            {
+                "_id": e.key,
                 "event_id": e.event_id,
                 "order_id": e.order_id,
                 "kind": e.kind,
                 "recipient": e.recipient,
                 "sender": e.sender,
                 "subject": e.subject,
-                "message": e.message,
+                "payload": e.payload,
                 "created_at": e.created_at,
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": e.created_at,
             }
-            try:
-                result = await self.coll.update_one({"_id": e.key}, {"$setOnInsert": doc}, upsert=True)
-            except DuplicateKeyError:
-                continue
-            new += result.upserted_id is not None
-        return new
+            for e in {e.key: e for e in entries}.values()
+        ]
+        try:
+            result = await self.coll.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            _raise_unless_duplicates(exc)  # a duplicate key: that (event, recipient) is recorded already
+            return int(exc.details.get("nInserted", 0))
+        return len(result.inserted_ids)
 
-    async def claim_due(self, now: datetime, lease_seconds: float) -> OutboxEntry | None:
-        doc = await self.coll.find_one_and_update(
-            {"status": "pending", "next_attempt_at": {"$lte": now}},
-            {"$set": {"next_attempt_at": now + timedelta(seconds=lease_seconds)}, "$inc": {"attempts": 1}},
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
-        return None if doc is None else _entry(doc)
+    async def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxEntry]:
+        due = {"status": "pending", "next_attempt_at": {"$lte": now}}
+        cursor = self.coll.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit)
+        return await self.claim([d["_id"] async for d in cursor], now, lease_seconds)
+
+    async def claim(self, keys: list[str], now: datetime, lease_seconds: float) -> list[OutboxEntry]:
+        if not keys:
+            return []
+        token = uuid.uuid4().hex
+        lease = {"next_attempt_at": now + timedelta(seconds=lease_seconds), "claim": token}
+        due = {"_id": {"$in": keys}, "status": "pending", "next_attempt_at": {"$lte": now}}
+        result = await self.coll.update_many(due, {"$set": lease, "$inc": {"attempts": 1}})
+        if not result.modified_count:
+            return []
+        docs = [d async for d in self.coll.find({"_id": {"$in": keys}, "claim": token})]
+        order = {k: n for n, k in enumerate(keys)}
+        return [_entry(d) for d in sorted(docs, key=lambda d: order[d["_id"]])]
 
     async def mark_sent(self, key: str, now: datetime) -> None:
         await self.coll.update_one({"_id": key}, {"$set": {"status": "sent", "sent_at": now}})
