@@ -103,6 +103,13 @@ def _raise_unless_duplicates(exc: BulkWriteError) -> None:
         raise exc
 
 
+def _when(value: object) -> datetime | None:
+    """A stored time (some MongoDB-wire stand-ins answer times written by ``$set`` as ISO strings)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value if isinstance(value, datetime) else None
+
+
 def _entry(doc: Doc) -> OutboxEntry:
     return OutboxEntry(
         key=doc["_id"],
@@ -113,13 +120,13 @@ def _entry(doc: Doc) -> OutboxEntry:
         sender=doc["sender"],
         subject=doc["subject"],
         payload=doc["payload"],
-        created_at=doc["created_at"],
+        created_at=_when(doc["created_at"]) or datetime.min,
         status=doc["status"],
         attempts=int(doc.get("attempts", 0)),
-        next_attempt_at=doc.get("next_attempt_at"),
+        next_attempt_at=_when(doc.get("next_attempt_at")),
         last_error=doc.get("last_error"),
-        sent_at=doc.get("sent_at"),
-        failed_at=doc.get("failed_at"),
+        sent_at=_when(doc.get("sent_at")),
+        failed_at=_when(doc.get("failed_at")),
     )
 
 
