@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -71,3 +72,13 @@ def install_metrics(app: FastAPI, service: str) -> None:
     @app.get("/metrics", include_in_schema=False)
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def record_consumer_lag(consumer_name: str, consumer: Any) -> None:
+    """Set the lag gauge of every partition assigned to an aiokafka consumer (end minus position)."""
+    for tp in consumer.assignment():
+        end = consumer.highwater(tp)
+        if end is None:
+            continue
+        position = await consumer.position(tp)
+        CONSUMER_LAG.labels(consumer_name, tp.topic, str(tp.partition)).set(max(end - position, 0))

@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ordertalk_contracts import IntegrationEvent
+from ordertalk_runtime.metrics import EVENTS_PROCESSED
+
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
 
@@ -84,3 +87,21 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             correlation_id.reset(token)
+
+
+def log_handled(logger: logging.Logger, consumer: str, event: IntegrationEvent, outcome: str = "applied") -> None:
+    """Count a consumed event and log it with its correlation id, so one request can be traced everywhere."""
+    EVENTS_PROCESSED.labels(consumer, event.event_type, outcome).inc()
+    logger.info(
+        "%s %s %s",
+        consumer,
+        outcome,
+        event.event_type,
+        extra={
+            "correlation_id": event.correlation_id,
+            "order_id": getattr(event, "order_id", None),
+            "event_id": str(event.event_id),
+            "event_type": event.event_type,
+            "position": getattr(event, "position", None),
+        },
+    )

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 import sys
 
@@ -16,6 +15,7 @@ from ordertalk_projections.bootstrap import build_app, resources, running_worker
 from ordertalk_projections.generations import PROGRESS_COLLECTION, REBUILDS_COLLECTION
 from ordertalk_projections.rebuild import RebuildConflict, Rebuilder, RebuildStopped
 from ordertalk_projections.settings import Settings
+from ordertalk_runtime.observability import configure_logging
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("--batch", type=int, default=5000)
     sub.add_parser("status", help="active generation, progress of each writer, last rebuild")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    configure_logging("projections")
     settings = Settings()
     if args.command == "serve":
         app = build_app(settings, with_workers=not args.no_workers)

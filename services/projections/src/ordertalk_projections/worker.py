@@ -15,6 +15,8 @@ from ordertalk_projections.mongo_store import MongoReadModels
 from ordertalk_projections.positions import PositionWatch
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.dead_letters import DeadLetter, send_dead_letter
+from ordertalk_runtime.metrics import DEAD_LETTERS, record_consumer_lag
+from ordertalk_runtime.observability import log_handled
 
 log = logging.getLogger(__name__)
 TOPICS = (THREAD_EVENTS, ORDERS)
@@ -76,6 +78,7 @@ class ProjectionWorker:
                 if records:
                     await self._handle(records, stop)
                     await consumer.commit(partition_offsets(batches))
+                    await record_consumer_lag(self.group, consumer)
                 if self.deferred:
                     await self._redrive()
         finally:
@@ -113,6 +116,8 @@ class ProjectionWorker:
                     self.watch.advance(result.position)
                 self.applied_events += result.applied
                 self.deferred.update(result.deferred_threads)
+                for event in events:
+                    log_handled(log, self.group, event)
                 return
             except Exception:
                 if stop.is_set():
@@ -133,6 +138,7 @@ class ProjectionWorker:
         )
         await send_dead_letter(self.producer, letter)
         self.dead_letters += 1
+        DEAD_LETTERS.labels(self.group).inc()
         log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
 
 
