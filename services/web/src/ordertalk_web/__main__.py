@@ -6,6 +6,7 @@ import argparse
 
 import uvicorn
 
+from ordertalk_runtime.observability import configure_logging
 from ordertalk_web.bootstrap import build_app
 
 
@@ -18,7 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        uvicorn.run(build_app(), host=args.host, port=args.port, log_level="info")
+        configure_logging("web")
+        uvicorn.run(build_app(), host=args.host, port=args.port, log_config=None, log_level="info")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from ordertalk_runtime.auth import TokenCodec
+from ordertalk_runtime.metrics import install_metrics
 from ordertalk_runtime.problems import Problem, install_problem_handlers
 from ordertalk_web.client_config import config_module
 from ordertalk_web.pages import PAGES, REDIRECTS, STATIC_DIR, page_file
@@ -63,6 +64,7 @@ def create_app(settings: WebSettings, codec: TokenCodec) -> FastAPI:
     """The web service's ASGI app."""
     app = FastAPI(title="ordertalk web", version="1.0.0")
     install_problem_handlers(app)
+    install_metrics(app, "web")
     headers = security_headers(settings)
     config_js = config_module(settings)
 
