@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -29,6 +30,8 @@ CONSUMER_LAG = Gauge(
 )
 DEAD_LETTERS = Counter("ordertalk_dead_letters_total", "Messages put aside on the dead-letter topic", ["consumer"])
 EMAILS = Counter("ordertalk_emails_total", "E-mail delivery attempts by outcome", ["outcome"])
+QUIET_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+log = logging.getLogger("ordertalk.http")
 RELAY_POSITION = Gauge("ordertalk_relay_position", "Last event-store position the relay published")
 
 
@@ -49,20 +52,30 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start, status = time.perf_counter(), 500
+        start, status, cid = time.perf_counter(), 500, None
 
         async def capture(message: Message) -> None:
-            nonlocal status
+            nonlocal status, cid
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                cid = dict(message.get("headers", [])).get(b"x-correlation-id")
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         finally:
-            route, method = route_of(scope), scope["method"]
+            route, method, elapsed = route_of(scope), scope["method"], time.perf_counter() - start
             HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, method, route).observe(time.perf_counter() - start)
+            HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
+            if route not in QUIET_ROUTES:
+                log.info(
+                    "%s %s %d %.1fms",
+                    method,
+                    scope.get("path", route),
+                    status,
+                    elapsed * 1000,
+                    extra={"correlation_id": cid.decode() if isinstance(cid, bytes) else None},
+                )
 
 
 def install_metrics(app: FastAPI, service: str) -> None:

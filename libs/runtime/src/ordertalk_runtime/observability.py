@@ -76,6 +76,7 @@ class CorrelationMiddleware:
         headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
         cid = next((headers[h][:200] for h in CORRELATION_HEADERS if headers.get(h)), None) or new_correlation_id()
         token = correlation_id.set(cid)
+        scope.setdefault("state", {})["correlation_id"] = cid
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 
 from ordertalk_messaging.settings import Settings
+from ordertalk_runtime.observability import configure_logging
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     replay.add_argument("--from", dest="from_", type=int, default=1)
     replay.add_argument("--to", type=int, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("messaging")
     if args.command == "serve":
         _serve(args)
     elif args.command == "relay":

@@ -14,9 +14,11 @@ import anyio
 import anyio.to_thread
 from eventsourcing.persistence import Notification
 
-from ordertalk_contracts import ThreadEvent
+from ordertalk_contracts import THREAD_EVENTS, ThreadEvent
 from ordertalk_messaging.publishing import Outgoing, Publisher
 from ordertalk_messaging.storage.ports import PositionStore
+from ordertalk_runtime.metrics import EVENTS_PUBLISHED, RELAY_POSITION
+from ordertalk_runtime.observability import log_handled
 
 log = logging.getLogger(__name__)
 RELAY_NAME = "thread-events-relay"
@@ -105,9 +107,13 @@ class Relay:
         if not batch:
             await self.record()  # caught up: make the position durable
             return 0
-        records = [Outgoing.of(self.translate(n)) for n in batch]
-        await self.publisher.publish(records)
+        events = [self.translate(n) for n in batch]
+        await self.publisher.publish([Outgoing.of(e) for e in events])
         self.position = batch[-1].id
+        RELAY_POSITION.set(self.position)
+        for event in events:
+            EVENTS_PUBLISHED.labels(THREAD_EVENTS).inc()
+            log_handled(log, "relay", event, "published")
         if time.monotonic() - self._recorded_at >= self.record_seconds:
             await self.record()
         return len(batch)

@@ -1,4 +1,4 @@
-"""The FastAPI application: routes, problems, CORS, correlation ids, and the background relay/consumer."""
+"""The FastAPI application: routes, problems, CORS, correlation ids, metrics, and the background relay/consumer."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordertalk_contracts.topics import ALL_TOPICS
-from ordertalk_messaging.api.deps import VerifiedTokens, correlation_id_from
+from ordertalk_messaging.api.deps import VerifiedTokens
 from ordertalk_messaging.api.routes import router
 from ordertalk_messaging.bootstrap import Components
 from ordertalk_messaging.idempotency import InFlight
 from ordertalk_runtime.kafka import ensure_topics
+from ordertalk_runtime.metrics import install_metrics
+from ordertalk_runtime.observability import CorrelationMiddleware
 from ordertalk_runtime.problems import install_problem_handlers
 
 log = logging.getLogger(__name__)
@@ -65,30 +65,6 @@ class Background:
                 await asyncio.wait_for(self._task, 15)
 
 
-class CorrelationMiddleware:
-    """Fixes each request's correlation id (the caller's or a new one) and answers it in X-Correlation-ID.
-
-    Plain ASGI: no extra task or stream per request, unlike a ``@app.middleware("http")`` function.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        cid = correlation_id_from(Request(scope))
-        scope.setdefault("state", {})["correlation_id"] = cid
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Correlation-ID"] = cid
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
 def create_app(components: Components, *, background: bool = True) -> FastAPI:
     """The messaging API on ``components``; with ``background`` it also runs the relay and consumer."""
     jobs = Background(components)
@@ -115,6 +91,7 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
     app.state.token_codec = components.codec
     app.state.verified_tokens = VerifiedTokens(components.codec)
     install_problem_handlers(app)
+    install_metrics(app, "messaging")
     app.include_router(router)
 
     app.add_middleware(CorrelationMiddleware)
