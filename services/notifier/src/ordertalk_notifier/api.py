@@ -17,6 +17,7 @@ from ordertalk_notifier.hub import Alert, BroadcastHub
 from ordertalk_notifier.ports import BellCounts, Outbox, OutboxEntry
 from ordertalk_runtime.auth import CurrentAdmin, CurrentPrincipal, Principal, TokenCodec, principal_from_request
 from ordertalk_runtime.metrics import install_metrics
+from ordertalk_runtime.observability import CorrelationMiddleware
 from ordertalk_runtime.problems import install_problem_handlers
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -98,6 +99,7 @@ def create_app(
     app.state.token_codec = codec
     install_problem_handlers(app)
     install_metrics(app, "notifier")
+    app.add_middleware(CorrelationMiddleware)
     app.add_middleware(
         CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET"], allow_headers=["Authorization"]
     )

@@ -16,7 +16,8 @@ from ordertalk_contracts import ContractError, ThreadEvent, parse_thread_event
 from ordertalk_contracts.topics import THREAD_EVENTS
 from ordertalk_runtime.dead_letters import DeadLetter, send_dead_letter
 from ordertalk_runtime.kafka import KafkaSettings
-from ordertalk_runtime.metrics import DEAD_LETTERS, EVENTS_PROCESSED
+from ordertalk_runtime.metrics import DEAD_LETTERS, record_consumer_lag
+from ordertalk_runtime.observability import log_handled
 
 log = logging.getLogger(__name__)
 BatchHandler = Callable[[Sequence[ThreadEvent]], Awaitable[object]]
@@ -75,6 +76,7 @@ class ThreadEventConsumer:
                     await self._dead_letter(producer, record, exc.reason)
         await self._flush(producer, batch)
         await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batches.items()})
+        await record_consumer_lag(CONSUMER, consumer)
 
     async def _flush(self, producer: AIOKafkaProducer, batch: list[tuple[Any, ThreadEvent]]) -> None:
         if not batch:
@@ -90,7 +92,7 @@ class ThreadEventConsumer:
                 await self._flush(producer, [item])
             return
         for _, event in batch:
-            EVENTS_PROCESSED.labels(CONSUMER, event.event_type, "ok").inc()
+            log_handled(log, CONSUMER, event, "handled")
 
     async def _handle_retrying(self, events: list[ThreadEvent]) -> None:
         delay = 0.1

@@ -1,0 +1,130 @@
+"""One request traced through all three services' logs; health and metrics answer real values."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from ordertalk_contracts import ORDERS, Customer, OrderRegisteredV1, dump
+from ordertalk_devstack.mailcatcher import read_mailbox
+from ordertalk_devstack.processes import free_port
+from ordertalk_devstack.stack import Stack, StackPorts, running_stack
+from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec
+from ordertalk_runtime.kafka import KafkaSettings
+
+pytestmark = pytest.mark.e2e
+SERVICES = ("messaging", "projections", "notifier")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole system on stand-in servers and free ports."""
+    names = ("kafka", "mongo", "smtp", "web", "messaging", "projections", "notifier")
+    ports = StackPorts(**{name: free_port() for name in names})
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("KAFKA_BOOTSTRAP_SERVERS", "MONGO_URL", "SMTP_HOST"):
+            patch.delenv(name, raising=False)
+        with running_stack(tmp_path_factory.mktemp("observed"), ports) as running:
+            yield running
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def announce(stack: Stack, order: OrderRegisteredV1) -> None:
+    async def send() -> None:
+        producer = AIOKafkaProducer(
+            **KafkaSettings(
+                bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"], enable_idempotence=False
+            ).producer_kwargs()
+        )
+        await producer.start()
+        try:
+            await producer.send_and_wait(ORDERS, dump(order), key=order.order_id.encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of a Prometheus metric's samples whose labels include ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(rf"^{re.escape(name)}\{{(.*)\}} (\S+)$", line)
+        if match and all(f'{k}="{v}"' in match.group(1) for k, v in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
+def test_a_correlation_id_travels_from_the_request_to_every_service_and_metrics_count_it(stack: Stack) -> None:
+    codec = TokenCodec(AuthSettings(jwt_secret=stack.env["AUTH_JWT_SECRET"]))
+    customer = Principal("customer", f"cust-{uuid.uuid4().hex[:6]}", "Trace Customer", "trace@example.com")
+    order = OrderRegisteredV1(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        order_id=f"trace-{uuid.uuid4().hex[:8]}",
+        order_number="#70001",
+        customer=Customer(id=customer.subject, name=customer.display_name, email="trace@example.com"),
+    )
+    announce(stack, order)
+    cid = f"trace-{uuid.uuid4().hex}"
+    headers = {
+        "Authorization": f"Bearer {codec.mint(customer)}",
+        "Idempotency-Key": str(uuid.uuid4()),
+        "X-Correlation-ID": cid,
+    }
+    url = f"{stack.url('messaging')}/v1/orders/{order.order_id}/messages"
+
+    def post() -> httpx.Response | None:
+        response = httpx.post(url, json={"body": "Where is my parcel?"}, headers=headers, timeout=10)
+        return response if response.status_code == 201 else None
+
+    answer = wait_for(post, "the order to be known and the message stored")
+    assert isinstance(answer, httpx.Response)
+    assert answer.headers["x-correlation-id"] == cid
+    position = answer.json()["position"]
+
+    admin = {"Authorization": f"Bearer {codec.mint(Principal('admin', 'admin-1', 'Admin Admin'))}"}
+    thread = httpx.get(
+        f"{stack.url('projections')}/v1/threads/{order.order_id}", params={"after": position}, headers=admin, timeout=10
+    )
+    assert thread.status_code == 200
+    assert thread.json()["messages"][0]["body"] == "Where is my parcel?"
+    maildir = stack.var / "mail"
+    wait_for(lambda: any("#70001" in str(m["Subject"]) for m in read_mailbox(maildir)), "the store's e-mail")
+
+    logs: dict[str, Path] = {name: stack.var / "log" / f"{name}.log" for name in SERVICES}
+    for name, path in logs.items():
+
+        def logged(log: Path = path) -> bool:
+            return cid in log.read_text(errors="replace")
+
+        wait_for(logged, f"the correlation id in {name}'s log")
+
+    texts = {name: httpx.get(f"{stack.url(name)}/metrics", timeout=10).text for name in SERVICES}
+    route = "/v1/orders/{order_id}/messages"
+    assert metric(texts["messaging"], "ordertalk_http_requests_total", route=route, status="201") >= 1
+    assert metric(texts["messaging"], "ordertalk_events_published_total") >= 2
+    assert metric(texts["projections"], "ordertalk_events_processed_total", event_type="MessagePosted") >= 1
+    assert metric(texts["notifier"], "ordertalk_emails_total", outcome="sent") >= 1
+    for name in SERVICES:
+        assert httpx.get(f"{stack.url(name)}/healthz", timeout=5).status_code == 200
+        assert httpx.get(f"{stack.url(name)}/readyz", timeout=5).status_code == 200
