@@ -11,14 +11,27 @@ from ordertalk_messaging.settings import Settings
 from ordertalk_runtime.observability import configure_logging
 
 
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def _serve(args: argparse.Namespace) -> None:
+    import logging
+
     import uvicorn
 
     from ordertalk_messaging.api.app import create_app
     from ordertalk_messaging.bootstrap import build
 
+    # Named explicitly (not "auto") so /readyz and the start-up log say what really serves the requests.
+    loop = "uvloop" if _installed("uvloop") else "asyncio"
+    http = "httptools" if _installed("httptools") else "h11"
     app = create_app(build(Settings()))
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    app.state.http_implementation = http
+    logging.getLogger("ordertalk_messaging").info("serving with loop=%s http=%s", loop, http)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False, loop=loop, http=http)
 
 
 async def _relay_forever(settings: Settings) -> None:

@@ -120,6 +120,10 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
             "relay_position": relay.position,
             "relay_healthy": relay.healthy,
             "topics_ready": jobs.topics_ready or not background,
+            "server": {
+                "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+                "http": getattr(app.state, "http_implementation", "unknown"),
+            },
         }
         ok = jobs.topics_ready or not background
         return JSONResponse(body if ok else body | {"status": "starting"}, status_code=200 if ok else 503)
