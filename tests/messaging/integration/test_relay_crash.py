@@ -40,13 +40,16 @@ async def test_relay_killed_mid_stream_resumes_without_loss_or_reordering(
     order_ids = [f"crash-{prefix}-{i}" for i in range(4)]
     for oid in order_ids:
         service.register_order(NewOrder(oid, f"#{oid[-5:]}", "customer-1", "Jane", "jane@example.com"), None)
-    total_posts = 400
-    done = threading.Event()
+    posted = [0]
+    stop_writing, done = threading.Event(), threading.Event()
 
     def write() -> None:
-        for i in range(total_posts):
+        # Writes until told to stop, so the relay is always killed while events keep coming.
+        while not stop_writing.is_set() and posted[0] < 20_000:
+            i = posted[0]
             service.post_message(order_ids[i % len(order_ids)], ADMIN, uuid4(), f"m{i}", None)
-            time.sleep(0.003)  # pace the writer so the relay is killed while events keep coming
+            posted[0] = i + 1
+            time.sleep(0.003)  # a steady trickle, not a condition: the relay sees a live stream
         done.set()
 
     env = service_env(kafka_settings, store_path, RELAY_POLL_SECONDS="0.02", RELAY_BATCH_SIZE="20")
@@ -66,9 +69,14 @@ async def test_relay_killed_mid_stream_resumes_without_loss_or_reordering(
             await asyncio.sleep(0.05)
         assert not done.is_set(), "writer finished before the relay was killed; the test proves nothing"
         first.kill()
-        killed_at = tables.get(RELAY_NAME) or 0
+        killed_at, posted_at_kill = tables.get(RELAY_NAME) or 0, posted[0]
         second = relay_process(2).start(lambda: True)
         try:
+            for _ in range(1200):  # keep writing while the second relay starts and catches up
+                if posted[0] >= posted_at_kill + 100:
+                    break
+                await asyncio.sleep(0.05)
+            stop_writing.set()
             writer.join(60)
             assert done.is_set()
             last = service.last_position()
@@ -80,6 +88,7 @@ async def test_relay_killed_mid_stream_resumes_without_loss_or_reordering(
         finally:
             second.stop()
     finally:
+        stop_writing.set()
         writer.join(60)
         store.close()
     assert 0 < killed_at < last
@@ -96,6 +105,8 @@ async def test_relay_killed_mid_stream_resumes_without_loss_or_reordering(
             continue
         first_seen[event_id] = value
         versions.setdefault(event.order_id, []).append(event.thread_version)
+    total_posts = posted[0]
     assert len(first_seen) == len(order_ids) + total_posts  # nothing lost
-    for oid in order_ids:
-        assert versions[oid] == list(range(1, total_posts // len(order_ids) + 2))  # in order
+    for n, oid in enumerate(order_ids):
+        per_order = len(range(n, total_posts, len(order_ids)))
+        assert versions[oid] == list(range(1, per_order + 2))  # in order
