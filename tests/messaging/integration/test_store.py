@@ -14,6 +14,7 @@ from ordertalk_messaging.application import Caller, NewOrder, ThreadService
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.errors import ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
+from ordertalk_messaging.idempotency import Answer, InFlight, PendingAnswer, run_once
 from ordertalk_messaging.settings import Settings
 from ordertalk_messaging.storage.ports import Mismatch, Replay
 from ordertalk_messaging.storage.sql import SqlTables
@@ -129,3 +130,36 @@ def test_racing_writers_in_two_processes_worth_of_stores_lose_nothing(
     history = service.history("21", ADMIN)
     assert len(history) == 1 + 6 * 15
     assert [n.originator_version for n in history] == list(range(1, 92))
+
+
+def test_keyed_post_keeps_its_answer_in_the_events_commit(settings: Settings, service: ThreadService) -> None:
+    """On SQLite the answer is stored in the events' own transaction; on PostgreSQL by run_once afterwards."""
+    tables = service.thread_log
+    assert isinstance(tables, SqlTables)
+    service.register_order(order("31"), None)
+    in_flight = InFlight()
+
+    def post(pending: PendingAnswer, body: str = "hello") -> Answer:
+        pending.render = lambda out: Answer(201, f'{{"position": {out.position}, "v": {out.thread_version}}}')
+        out = service.post_message("31", ADMIN, uuid4(), body, None, pending)
+        return pending.kept or Answer(201, f'{{"position": {out.position}, "v": {out.thread_version}}}')
+
+    answer = run_once(tables, in_flight, "admin:a", "k1", "fp", post)
+    assert answer == Answer(201, '{"position": 2, "v": 2}')
+    assert tables.lookup("admin:a", "k1", "fp") == Replay(201, answer.body)
+    assert run_once(tables, in_flight, "admin:a", "k1", "fp", post).replayed is True
+
+    def broken(pending: PendingAnswer) -> Answer:
+        def render(_: object) -> Answer:
+            raise RuntimeError("cannot render")
+
+        pending.render = render
+        service.post_message("31", ADMIN, uuid4(), "lost", None, pending)
+        return Answer(201, "{}")
+
+    if settings.event_store == "sqlite":  # the failure inside the transaction rolls the events back too
+        with pytest.raises(RuntimeError):
+            run_once(tables, in_flight, "admin:a", "k2", "fp", broken)
+        assert tables.lookup("admin:a", "k2", "fp") is None
+        assert [n.originator_version for n in service.history("31", ADMIN)] == [1, 2]
+        assert service.post_message("31", ADMIN, uuid4(), "after", None).thread_version == 3

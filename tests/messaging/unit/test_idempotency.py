@@ -8,6 +8,7 @@ from ordertalk_messaging.idempotency import (
     Answer,
     InFlight,
     KeyRejected,
+    PendingAnswer,
     check_key,
     fingerprint,
     message_id_for,
@@ -19,7 +20,7 @@ from ordertalk_messaging.storage.memory import MemoryIdempotencyStore
 def test_retry_answers_first_answer_and_runs_once() -> None:
     store, flight, calls = MemoryIdempotencyStore(), InFlight(), []
 
-    def work() -> Answer:
+    def work(_: PendingAnswer) -> Answer:
         calls.append(1)
         return Answer(201, f'{{"n": {len(calls)}}}')
 
@@ -33,7 +34,7 @@ def test_retry_answers_first_answer_and_runs_once() -> None:
 def test_same_key_other_request_is_refused() -> None:
     store, flight = MemoryIdempotencyStore(), InFlight()
 
-    def work() -> Answer:
+    def work(_: PendingAnswer) -> Answer:
         return Answer(201, "{}")
 
     run_once(store, flight, "s", "k", fingerprint("POST", "/x", {"body": "a"}), work)
@@ -45,10 +46,10 @@ def test_same_key_other_request_is_refused() -> None:
 def test_failure_stores_nothing() -> None:
     store, flight = MemoryIdempotencyStore(), InFlight()
 
-    def fail() -> Answer:
+    def fail(_: PendingAnswer) -> Answer:
         raise RuntimeError("boom")
 
-    def work() -> Answer:
+    def work(_: PendingAnswer) -> Answer:
         return Answer(200, "{}")
 
     fp = fingerprint("POST", "/x", {})
@@ -62,9 +63,9 @@ def test_concurrent_duplicate_is_refused_and_another_writers_answer_wins() -> No
     fp = fingerprint("POST", "/x", {})
     inner: list[int] = []
 
-    def work() -> Answer:
+    def work(_: PendingAnswer) -> Answer:
         with pytest.raises(KeyRejected) as info:  # the same key again while the first is executing
-            run_once(store, flight, "s", "k", fp, lambda: Answer(200, "{}"))
+            run_once(store, flight, "s", "k", fp, lambda _: Answer(200, "{}"))
         inner.append(info.value.status)
         store.record("s", "k", fp, 201, '{"first": true}')  # another process stored its answer meanwhile
         return Answer(201, '{"first": false}')

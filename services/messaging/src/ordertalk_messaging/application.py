@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -18,7 +18,7 @@ from eventsourcing.utils import get_topic
 from ordertalk_messaging.domain.errors import ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant, ParticipantAsDict
 from ordertalk_messaging.domain.thread import OrderThread, PostedMessage, thread_id_for
-from ordertalk_messaging.storage.ports import ThreadLog
+from ordertalk_messaging.storage.ports import IN_TRANSACTION, InTransaction, ThreadLog
 
 T = TypeVar("T")
 STARTED_TOPIC = get_topic(OrderThread.Started)  # type: ignore[attr-defined]
@@ -56,6 +56,22 @@ class WriteOutcome(Generic[T]):
     thread_version: int
     position: int
     value: T
+
+
+class InSave(Protocol):
+    """Work a command does inside its save's transaction (e.g. keep the idempotency answer in the same commit).
+
+    Called only by stores whose recorder supports it (SQLite); with another store ``write`` is never
+    called and the caller does the work in its own commit.
+    """
+
+    def write(self, cursor: Any, outcome: WriteOutcome[Any]) -> None:
+        """Called with the transaction's cursor and the outcome the command will answer, before the commit."""
+        ...
+
+    def rolled_back(self) -> None:
+        """The save failed after ``write`` may have been called: what it wrote is gone."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,28 +127,44 @@ class ThreadService:
     # --- commands -----------------------------------------------------------------------------
 
     def post_message(
-        self, order_id: str, caller: Caller, message_id: UUID, body: str, correlation_id: str | None
+        self,
+        order_id: str,
+        caller: Caller,
+        message_id: UUID,
+        body: str,
+        correlation_id: str | None,
+        in_save: InSave | None = None,
     ) -> WriteOutcome[PostedMessage]:
         """Post a message (a message id seen before answers the first post)."""
         return self._change(
-            order_id, caller, lambda t: t.post_message(message_id, body, caller.participant, correlation_id)
+            order_id, caller, lambda t: t.post_message(message_id, body, caller.participant, correlation_id), in_save
         )
 
-    def open_dispute(self, order_id: str, caller: Caller, reason: str, correlation_id: str | None) -> WriteOutcome[int]:
+    def open_dispute(
+        self, order_id: str, caller: Caller, reason: str, correlation_id: str | None, in_save: InSave | None = None
+    ) -> WriteOutcome[int]:
         """Open a dispute; the value is its number."""
-        return self._change(order_id, caller, lambda t: t.open_dispute_with(reason, caller.participant, correlation_id))
+        return self._change(
+            order_id, caller, lambda t: t.open_dispute_with(reason, caller.participant, correlation_id), in_save
+        )
 
-    def close_dispute(self, order_id: str, caller: Caller, correlation_id: str | None) -> WriteOutcome[int]:
+    def close_dispute(
+        self, order_id: str, caller: Caller, correlation_id: str | None, in_save: InSave | None = None
+    ) -> WriteOutcome[int]:
         """Close the open dispute; the value is its number."""
-        return self._change(order_id, caller, lambda t: t.close_dispute(caller.participant, correlation_id))
+        return self._change(order_id, caller, lambda t: t.close_dispute(caller.participant, correlation_id), in_save)
 
-    def mark_read(self, order_id: str, caller: Caller, correlation_id: str | None) -> WriteOutcome[int]:
+    def mark_read(
+        self, order_id: str, caller: Caller, correlation_id: str | None, in_save: InSave | None = None
+    ) -> WriteOutcome[int]:
         """Mark the thread read for the caller's party; the value is the new read position."""
-        return self._change(order_id, caller, lambda t: t.mark_read(caller.participant, correlation_id))
+        return self._change(order_id, caller, lambda t: t.mark_read(caller.participant, correlation_id), in_save)
 
-    def mark_unread(self, order_id: str, caller: Caller, correlation_id: str | None) -> WriteOutcome[int]:
+    def mark_unread(
+        self, order_id: str, caller: Caller, correlation_id: str | None, in_save: InSave | None = None
+    ) -> WriteOutcome[int]:
         """Mark the other side's latest message unread for the caller's party."""
-        return self._change(order_id, caller, lambda t: t.mark_unread(caller.participant, correlation_id))
+        return self._change(order_id, caller, lambda t: t.mark_unread(caller.participant, correlation_id), in_save)
 
     # --- queries ------------------------------------------------------------------------------
 
@@ -192,7 +224,9 @@ class ThreadService:
             raise ThreadNotFound(f"no order {order_id!r}")
         return thread
 
-    def _change(self, order_id: str, caller: Caller, decide: Callable[[OrderThread], T]) -> WriteOutcome[T]:
+    def _change(
+        self, order_id: str, caller: Caller, decide: Callable[[OrderThread], T], in_save: InSave | None = None
+    ) -> WriteOutcome[T]:
         thread_id = thread_id_for(order_id)
         for attempt in range(self.max_attempts):
             with self._lock_for(thread_id):
@@ -200,12 +234,17 @@ class ThreadService:
                 value = decide(thread)
                 if not thread.pending_events:
                     return WriteOutcome(order_id, thread_id, thread.version, self.last_position(), value)
+                extra = {} if in_save is None else {IN_TRANSACTION: _in_transaction(in_save, thread, value)}
                 try:
-                    recordings = self.store.save(thread)
+                    recordings = self.store.save(thread, **extra)
                 except IntegrityError:
                     self._evict(thread_id)  # another process wrote first: reload and decide again
+                    if in_save is not None:
+                        in_save.rolled_back()
                 except BaseException:
                     self._evict(thread_id)
+                    if in_save is not None:
+                        in_save.rolled_back()
                     raise
                 else:
                     self.on_saved()
@@ -213,6 +252,16 @@ class ThreadService:
                     return WriteOutcome(order_id, thread_id, thread.version, position, value)
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # back off outside the lock
         raise ConcurrencyExhausted(f"order {order_id!r}: too many concurrent writers, try again")
+
+
+def _in_transaction(in_save: InSave, thread: OrderThread, value: Any) -> InTransaction:
+    """The recorder's in-transaction callback: the command's outcome, with the new events' last position."""
+    order_id, thread_id, version = thread.order_id, thread.id, thread.version
+
+    def write(cursor: Any, ids: Sequence[int]) -> None:
+        in_save.write(cursor, WriteOutcome(order_id, thread_id, version, ids[-1], value))
+
+    return write
 
 
 class ConcurrencyExhausted(Exception):

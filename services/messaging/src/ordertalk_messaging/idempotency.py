@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
-from ordertalk_messaging.storage.ports import IdempotencyStore, Mismatch, Replay
+from ordertalk_messaging.storage.ports import IdempotencyStore, KeyUse, Mismatch, Replay
 
 MAX_KEY_CHARS = 200
 KEY_NAMESPACE = UUID("0f4d7a52-9b3e-5c18-8e27-6a1d3c9b5f40")
@@ -72,20 +72,50 @@ class InFlight:
             self._keys.discard((scope, key))
 
 
+class PendingAnswer:
+    """The answer of a keyed write, kept in the write's own transaction when the store allows (one commit).
+
+    The route sets ``render`` (outcome -> Answer) and passes this object to the command as its ``InSave``;
+    the recorder then calls ``write`` inside the events' transaction. If it was never called (a store
+    without that support, a write that stored nothing, a failed save), ``run_once`` records the answer in
+    a commit of its own, as before.
+    """
+
+    def __init__(self, store: IdempotencyStore, scope: str, key: str, request_fingerprint: str) -> None:
+        self.store, self.scope, self.key, self.fingerprint = store, scope, key, request_fingerprint
+        self.render: Callable[[Any], Answer] | None = None
+        self.kept: Answer | None = None
+        self.kept_use: KeyUse = None
+
+    def write(self, cursor: Any, outcome: Any) -> None:
+        """Store the rendered answer with the events (called by the recorder before the commit)."""
+        if self.render is None:
+            return
+        answer = self.render(outcome)
+        self.kept_use = self.store.record_in(cursor, self.scope, self.key, self.fingerprint, answer.status, answer.body)
+        self.kept = answer
+
+    def rolled_back(self) -> None:
+        """The transaction that held the answer was rolled back."""
+        self.kept, self.kept_use = None, None
+
+
 def run_once(
     store: IdempotencyStore,
     in_flight: InFlight,
     scope: str,
     key: str,
     request_fingerprint: str,
-    work: Callable[[], Answer],
+    work: Callable[[PendingAnswer], Answer],
 ) -> Answer:
     """Execute ``work`` once per (scope, key); a success is stored and replayed to retries.
 
     Blocking: call it in a worker thread. A stored answer is replayed without running ``work``; a
     concurrent duplicate in this process is refused (409); a failure stores nothing, so a retry executes
-    again. The answer is stored in one commit after the work. If another process stored an answer for
-    the key meanwhile, that first answer is given (posts are de-duplicated by message id in the thread).
+    again. ``work`` may keep the answer in its own save's transaction through the PendingAnswer it is
+    given (one commit for the events and the answer); otherwise the answer is stored in one commit after
+    the work. If another process stored an answer for the key meanwhile, that first answer is given
+    (posts are de-duplicated by message id in the thread).
     """
     found = store.lookup(scope, key, request_fingerprint)
     if isinstance(found, Replay):
@@ -95,8 +125,12 @@ def run_once(
     if not in_flight.enter(scope, key):
         raise KeyRejected(409, "a request with this Idempotency-Key is still being processed; retry shortly")
     try:
-        answer = work()
-        stored = store.record(scope, key, request_fingerprint, answer.status, answer.body)
+        pending = PendingAnswer(store, scope, key, request_fingerprint)
+        answer = work(pending)
+        if pending.kept is not None:
+            stored = pending.kept_use
+        else:
+            stored = store.record(scope, key, request_fingerprint, answer.status, answer.body)
     finally:
         in_flight.leave(scope, key)
     if isinstance(stored, Replay):

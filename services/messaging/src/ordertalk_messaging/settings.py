@@ -63,8 +63,11 @@ class Settings(BaseSettings):
                 "POSTGRES_LOCK_TIMEOUT": "10",
                 "POSTGRES_CONNECT_TIMEOUT": "10",
             }
+        from ordertalk_messaging.storage.sqlite_recorder import RECORDER_TOPIC  # imports eventsourcing.sqlite
+
         return env | {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
             "SQLITE_DBNAME": str(self.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "30",
         }

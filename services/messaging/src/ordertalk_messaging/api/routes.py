@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
@@ -32,12 +32,22 @@ from ordertalk_messaging.api.schemas import (
     ReadWriteResult,
     SelectionIn,
 )
-from ordertalk_messaging.application import WriteOutcome
-from ordertalk_messaging.idempotency import Answer, KeyRejected, check_key, fingerprint, message_id_for, run_once
+from ordertalk_messaging.application import InSave, WriteOutcome
+from ordertalk_messaging.domain.thread import PostedMessage
+from ordertalk_messaging.idempotency import (
+    Answer,
+    KeyRejected,
+    PendingAnswer,
+    check_key,
+    fingerprint,
+    message_id_for,
+    run_once,
+)
 from ordertalk_messaging.translation import notification_to_contract
 from ordertalk_runtime.auth import Principal
 from ordertalk_runtime.problems import Problem
 
+T = TypeVar("T")
 router = APIRouter(prefix="/v1")
 OrderId = Annotated[str, Path(min_length=1, max_length=200)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown order, or not the caller's"}}
@@ -53,25 +63,53 @@ def _base(outcome: WriteOutcome[Any]) -> dict[str, Any]:
 
 
 async def _write(
-    request: Request, principal: Principal, payload: Any, status: int, produce: Callable[[], BaseModel]
+    request: Request, principal: Principal, payload: Any, work: Callable[[PendingAnswer | None], Answer]
 ) -> Response:
-    """Run a write (blocking ``produce``) in one worker thread, once per Idempotency-Key when one is given."""
-
-    def work() -> Answer:
-        return Answer(status, produce().model_dump_json())
-
+    """Run a write (blocking ``work``) in one worker thread, once per Idempotency-Key when one is given."""
     key = request.headers.get("idempotency-key")
     try:
         if key is None:
-            answer = await in_worker(work)
+            answer = await in_worker(lambda: work(None))
         else:
-            checked, print_ = check_key(key), fingerprint(request.method, request.url.path, payload)
+            checked, print_ = check_key(key), fingerprint(request.method, request.scope["path"], payload)
             store, in_flight, scope = idempotency_of(request), in_flight_of(request), scope_of(principal)
             answer = await in_worker(lambda: run_once(store, in_flight, scope, checked, print_, work))
     except KeyRejected as exc:
         raise Problem(exc.status, "Idempotency-Key refused", exc.detail) from None
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(answer.body, status_code=answer.status, media_type="application/json", headers=headers)
+
+
+async def _write_one(
+    request: Request,
+    principal: Principal,
+    payload: Any,
+    status: int,
+    command: Callable[[InSave | None], WriteOutcome[T]],
+    render: Callable[[WriteOutcome[T]], BaseModel],
+) -> Response:
+    """A command on one thread: a keyed one keeps its answer in the events' own commit when the store can."""
+
+    def answer_of(outcome: WriteOutcome[T]) -> Answer:
+        return Answer(status, render(outcome).model_dump_json())
+
+    def work(pending: PendingAnswer | None) -> Answer:
+        if pending is not None:
+            pending.render = answer_of
+        outcome = command(pending)
+        if pending is not None and pending.kept is not None:
+            return pending.kept
+        return answer_of(outcome)
+
+    return await _write(request, principal, payload, work)
+
+
+def _dispute_result(out: WriteOutcome[int]) -> BaseModel:
+    return DisputeWriteResult(**_base(out), dispute_no=out.value)
+
+
+def _read_result(out: WriteOutcome[int]) -> BaseModel:
+    return ReadWriteResult(**_base(out), read_up_to=out.value)
 
 
 def _payload(body: BaseModel | None) -> Any:
@@ -87,11 +125,13 @@ async def post_message(
     message_id = body.message_id or (message_id_for(scope_of(principal), key) if key else uuid.uuid4())
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    def produce() -> BaseModel:
-        out = service.post_message(order_id, caller, message_id, body.body, cid)
+    def command(in_save: InSave | None) -> WriteOutcome[PostedMessage]:
+        return service.post_message(order_id, caller, message_id, body.body, cid, in_save)
+
+    def render(out: WriteOutcome[PostedMessage]) -> BaseModel:
         return MessageWriteResult(**_base(out), message_id=out.value.message_id, seq=out.value.seq)
 
-    return await _write(request, principal, _payload(body), 201, produce)
+    return await _write_one(request, principal, _payload(body), 201, command, render)
 
 
 @router.post(
@@ -106,11 +146,10 @@ async def open_dispute(
     """Open a dispute with a reason."""
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    def produce() -> BaseModel:
-        out = service.open_dispute(order_id, caller, body.reason, cid)
-        return DisputeWriteResult(**_base(out), dispute_no=out.value)
+    def command(in_save: InSave | None) -> WriteOutcome[int]:
+        return service.open_dispute(order_id, caller, body.reason, cid, in_save)
 
-    return await _write(request, principal, _payload(body), 201, produce)
+    return await _write_one(request, principal, _payload(body), 201, command, _dispute_result)
 
 
 @router.post(
@@ -124,11 +163,10 @@ async def close_dispute(
     """Close the open dispute."""
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    def produce() -> BaseModel:
-        out = service.close_dispute(order_id, caller, cid)
-        return DisputeWriteResult(**_base(out), dispute_no=out.value)
+    def command(in_save: InSave | None) -> WriteOutcome[int]:
+        return service.close_dispute(order_id, caller, cid, in_save)
 
-    return await _write(request, principal, _payload(body), 200, produce)
+    return await _write_one(request, principal, _payload(body), 200, command, _dispute_result)
 
 
 @router.post("/orders/{order_id}/read", response_model=ReadWriteResult, responses=NOT_FOUND)
@@ -138,11 +176,10 @@ async def mark_read(
     """Mark the thread read for the caller's party."""
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    def produce() -> BaseModel:
-        out = service.mark_read(order_id, caller, cid)
-        return ReadWriteResult(**_base(out), read_up_to=out.value)
+    def command(in_save: InSave | None) -> WriteOutcome[int]:
+        return service.mark_read(order_id, caller, cid, in_save)
 
-    return await _write(request, principal, _payload(body), 200, produce)
+    return await _write_one(request, principal, _payload(body), 200, command, _read_result)
 
 
 @router.post("/orders/{order_id}/unread", response_model=ReadWriteResult, responses=NOT_FOUND)
@@ -152,11 +189,10 @@ async def mark_unread(
     """Make the other side's latest message unread again for the caller's party."""
     service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
 
-    def produce() -> BaseModel:
-        out = service.mark_unread(order_id, caller, cid)
-        return ReadWriteResult(**_base(out), read_up_to=out.value)
+    def command(in_save: InSave | None) -> WriteOutcome[int]:
+        return service.mark_unread(order_id, caller, cid, in_save)
 
-    return await _write(request, principal, _payload(body), 200, produce)
+    return await _write_one(request, principal, _payload(body), 200, command, _read_result)
 
 
 async def _bulk(request: Request, principal: Principal, body: SelectionIn, unread: bool) -> Response:
@@ -176,7 +212,7 @@ async def _bulk(request: Request, principal: Principal, body: SelectionIn, unrea
         position = max((r.position for r in results), default=service.last_position())
         return BulkWriteResult(results=results, position=position)
 
-    return await _write(request, principal, _payload(body), 200, run)
+    return await _write(request, principal, _payload(body), lambda _: Answer(200, run().model_dump_json()))
 
 
 @router.post("/threads/read", response_model=BulkWriteResult, responses=NOT_FOUND)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -30,6 +31,10 @@ class MemoryIdempotencyStore:
             if found is None:
                 self._rows[(scope, key)] = (fingerprint, status, body)
             return found
+
+    def record_in(self, cursor: Any, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
+        """Like ``record`` (a dict has no transaction)."""
+        return self.record(scope, key, fingerprint, status, body)
 
     def _use(self, scope: str, key: str, fingerprint: str) -> KeyUse:
         row = self._rows.get((scope, key))

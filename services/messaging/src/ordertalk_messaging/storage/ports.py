@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -25,6 +25,12 @@ class Mismatch:
 
 KeyUse = Replay | Mismatch | None  # None: the key is free (lookup) or now holds our answer (record)
 
+IN_TRANSACTION = "in_transaction"
+"""The ``Application.save`` keyword whose callable a recorder runs inside the events' transaction."""
+
+InTransaction = Callable[[Any, Sequence[int]], None]
+"""Called with the transaction's cursor and the new events' notification ids, before the commit."""
+
 
 class IdempotencyStore(Protocol):
     """Durable record of idempotency keys and the first answer given for each."""
@@ -35,6 +41,10 @@ class IdempotencyStore(Protocol):
 
     def record(self, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
         """Keep the answer under ``key`` in one commit; None if stored, else what another writer stored first."""
+        ...
+
+    def record_in(self, cursor: Any, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
+        """Like ``record``, in the open transaction of ``cursor`` (committed, or rolled back, with it)."""
         ...
 
 

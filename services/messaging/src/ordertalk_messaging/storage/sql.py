@@ -89,20 +89,24 @@ class SqlTables:
         A row without an answer (left by a claim of an earlier version of the service) is taken over.
         """
         with self._db.transaction(commit=True) as cur:
-            cur.execute(
-                self._d.sql(
-                    "INSERT INTO idempotency_keys (scope, key, fingerprint, claim, created_at, status, body) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET "
-                    "fingerprint=excluded.fingerprint, claim=excluded.claim, created_at=excluded.created_at, "
-                    "status=excluded.status, body=excluded.body WHERE idempotency_keys.status IS NULL"
-                ),
-                [scope, key, fingerprint, token := uuid.uuid4().hex, time.time(), status, body],
-            )
-            cur.execute(
-                self._d.sql("SELECT fingerprint, status, body, claim FROM idempotency_keys WHERE scope=? AND key=?"),
-                [scope, key],
-            )
-            rows = [_values(r) for r in cur.fetchall()]
+            return self.record_in(cur, scope, key, fingerprint, status, body)
+
+    def record_in(self, cursor: Any, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
+        """Like ``record``, in the open transaction of ``cursor`` (the events' own, so one commit holds both)."""
+        cursor.execute(
+            self._d.sql(
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, claim, created_at, status, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET "
+                "fingerprint=excluded.fingerprint, claim=excluded.claim, created_at=excluded.created_at, "
+                "status=excluded.status, body=excluded.body WHERE idempotency_keys.status IS NULL"
+            ),
+            [scope, key, fingerprint, token := uuid.uuid4().hex, time.time(), status, body],
+        )
+        cursor.execute(
+            self._d.sql("SELECT fingerprint, status, body, claim FROM idempotency_keys WHERE scope=? AND key=?"),
+            [scope, key],
+        )
+        rows = [_values(r) for r in cursor.fetchall()]
         return None if rows and rows[0][3] == token else _use(rows, fingerprint)
 
     # --- PositionStore ------------------------------------------------------------------------
