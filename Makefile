@@ -43,6 +43,7 @@ format: setup
 
 schemas: setup
 	$(BIN)/python -m ordertalk_contracts schemas --out contracts/schemas
+	$(BIN)/python -m ordertalk_devstack.api_documents --out docs/api
 
 bench-write: setup
 	$(BIN)/python bench/write.py
