@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from tests.projections.scripts import Positions, ThreadScript
 
@@ -45,7 +45,9 @@ class MemoryStore:
     async def put_messages(self, gen: Generation, events: list[MessagePostedV1]) -> None:
         self.messages.update(str(e.message_id) for e in events)
 
-    async def put_order_threads(self, gen: Generation, projections: list[ThreadProjection]) -> None:
+    async def put_order_threads(
+        self, gen: Generation, projections: list[ThreadProjection], existing: Collection[str] = ()
+    ) -> None:
         self.orders.update(p.state.order_id for p in projections)
 
     async def put_threads(self, gen: Generation, writes: list[tuple[ThreadProjection, int]]) -> set[str]:

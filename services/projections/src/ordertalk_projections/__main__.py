@@ -8,6 +8,7 @@ import contextlib
 import json
 import signal
 import sys
+from collections.abc import Callable
 
 import uvicorn
 
@@ -60,6 +61,14 @@ async def _status(settings: Settings) -> None:
         print(json.dumps({"active_generation": gen.number, "progress": progress, "rebuild": rebuild}, default=str))
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command."""
     parser = argparse.ArgumentParser(prog="ordertalk_projections")
@@ -82,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
         return 0
     if args.command == "worker":
-        asyncio.run(_worker(settings))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:  # uvloop when installed, as uvicorn does
+            runner.run(_worker(settings))
         return 0
     if args.command == "rebuild":
         return asyncio.run(_rebuild(settings, args.source, args.restart, args.batch))

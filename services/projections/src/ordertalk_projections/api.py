@@ -34,15 +34,15 @@ class ReadSide:
 
     async def generation_after(self, after: int | None, thread_id: str | None = None) -> tuple[Generation, int]:
         """The active generation once ``after`` is applied (or the wait bound passed), and its position."""
-        gen = await self.store.active_generation()
-        applied = max(self.watch.position, await self.store.applied_position(gen))
+        gen, stored = await self.store.active_generation_and_position()
+        applied = max(self.watch.position, stored)
         if after is None or applied >= after:
             return gen, applied
 
         async def reached() -> bool:
             nonlocal gen, applied
-            gen = await self.store.active_generation()
-            applied = max(self.watch.position, await self.store.applied_position(gen))
+            gen, stored = await self.store.active_generation_and_position()
+            applied = max(self.watch.position, stored)
             if applied >= after:
                 return True
             if thread_id is not None:

@@ -168,7 +168,9 @@ class BatchApplier:
         await asyncio.gather(
             self.store.park(gen, new_waiting),
             self.store.put_messages(gen, messages),
-            self.store.put_order_threads(gen, [p for p, _ in writes]),
+            self.store.put_order_threads(
+                gen, [p for p, _ in writes], {p.state.order_id for p, expected in writes if expected}
+            ),
         )
         result.parked += len(new_waiting)
         behind = await self.store.put_threads(gen, writes)

@@ -9,6 +9,10 @@ POINTER_ID = "active_generation"
 PROGRESS_COLLECTION = "progress"
 REBUILDS_COLLECTION = "rebuilds"
 FIRST_GENERATION = 1
+# Live workers re-read the active-generation pointer at most this long after their last read (seconds);
+# a rebuild waits this long after switching before its last catch-up, so that every event a worker fetched
+# while it still used the old generation is inside the range the rebuild reads again.
+POINTER_TTL = 0.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Collection, Iterable
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -79,6 +80,13 @@ class MongoReadModels:
         await self.db[gen.parked].create_index([("order_id", ASCENDING), ("version", ASCENDING)])
         await self.db[PROGRESS_COLLECTION].create_index([("generation", ASCENDING), ("position", DESCENDING)])
 
+    async def create_collections(self, gen: Generation) -> None:
+        """Create the (empty) collections of a generation, so that the first writes do not pay for it."""
+        existing = set(await self.db.list_collection_names())
+        for name in (gen.threads, gen.messages, gen.orders, gen.parked):
+            if name not in existing:
+                await self.db.create_collection(name)
+
     async def drop_generation(self, gen: Generation) -> None:
         """Remove every collection of a generation."""
         for name in (gen.threads, gen.messages, gen.orders, gen.parked):
@@ -93,6 +101,16 @@ class MongoReadModels:
             {"$max": {"position": position}, "$set": {"generation": gen.number, "writer": writer}},
             upsert=True,
         )
+
+    async def active_generation_and_position(self) -> tuple[Generation, int]:
+        """The active generation and the highest position applied to it, read in one round trip."""
+        pointer, progress = await asyncio.gather(
+            self.db[POINTER_COLLECTION].find_one({"_id": POINTER_ID}),
+            self.db[PROGRESS_COLLECTION].find({}, {"generation": 1, "position": 1}).to_list(None),
+        )
+        gen = Generation(int(pointer["generation"]) if pointer else FIRST_GENERATION)
+        positions = [int(d.get("position", 0)) for d in progress if d.get("generation") == gen.number]
+        return gen, max(positions, default=0)
 
     async def applied_position(self, gen: Generation) -> int:
         """The highest global position any writer has applied to ``gen``."""
@@ -120,7 +138,7 @@ class MongoReadModels:
         coll = self.db[gen.threads]
         inserts = [{"_id": p.state.order_id, **thread_document(p)} for p, expected in writes if expected == 0]
         updates = [
-            UpdateOne({"_id": p.state.order_id, "version": expected}, {"$set": thread_document(p)})
+            ReplaceOne({"_id": p.state.order_id, "version": expected}, thread_document(p))
             for p, expected in writes
             if expected != 0
         ]
@@ -194,8 +212,14 @@ class MongoReadModels:
         for i in range(0, len(docs), BULK):
             await insert_new(self.db[gen.messages], docs[i : i + BULK])
 
-    async def put_order_threads(self, gen: Generation, projections: list[ThreadProjection]) -> None:
-        """Update orders' thread fields unless a newer thread version is stored already."""
+    async def put_order_threads(
+        self, gen: Generation, projections: list[ThreadProjection], existing: Collection[str] = ()
+    ) -> None:
+        """Update orders' thread fields unless a newer thread version is stored already.
+
+        ``existing`` (ids whose orders document exists: their thread was stored, after its order) need no
+        existence check; the others are inserted when missing.
+        """
         if not projections:
             return
         coll = self.db[gen.orders]
@@ -207,9 +231,11 @@ class MongoReadModels:
             for p in projections
         ]
         await coll.bulk_write(ops, ordered=False)
-        ids = [p.state.order_id for p in projections]
-        existing = {str(d["_id"]) async for d in coll.find({"_id": {"$in": ids}}, {"_id": 1})}
-        missing = [p for p in projections if p.state.order_id not in existing]
+        ids = {p.state.order_id for p in projections} - set(existing)
+        if not ids:
+            return
+        found = {str(d["_id"]) async for d in coll.find({"_id": {"$in": sorted(ids)}}, {"_id": 1})}
+        missing = [p for p in projections if p.state.order_id in ids and p.state.order_id not in found]
         if not missing:
             return
         try:

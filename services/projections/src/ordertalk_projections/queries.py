@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -83,8 +84,8 @@ class ReadQueries:
         """One page of threads (newest activity first) and the total matching."""
         coll = self.db[gen.threads]
         cursor = coll.find(flt).sort(THREAD_SORT).skip((page - 1) * per_page).limit(per_page)
-        items = await cursor.to_list(per_page)
-        return items, await count(coll, flt)
+        items, total = await asyncio.gather(cursor.to_list(per_page), count(coll, flt))  # one round trip
+        return items, total
 
     async def thread(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
         """One thread the viewer may see."""
@@ -101,8 +102,8 @@ class ReadQueries:
         """One page of orders (newest first) and the total matching."""
         coll = self.db[gen.orders]
         cursor = coll.find(flt).sort(ORDER_SORT).skip((page - 1) * per_page).limit(per_page)
-        items = await cursor.to_list(per_page)
-        return items, await count(coll, flt)
+        items, total = await asyncio.gather(cursor.to_list(per_page), count(coll, flt))  # one round trip
+        return items, total
 
     async def order(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
         """One order the viewer may see."""

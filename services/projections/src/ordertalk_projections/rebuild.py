@@ -15,7 +15,7 @@ from ordertalk_contracts import IntegrationEvent, ThreadEvent
 from ordertalk_projections.applier import BatchApplier
 from ordertalk_projections.documents import ORDER_DEFAULTS
 from ordertalk_projections.feed import EventFeed
-from ordertalk_projections.generations import REBUILDS_COLLECTION, Generation
+from ordertalk_projections.generations import POINTER_TTL, REBUILDS_COLLECTION, Generation
 from ordertalk_projections.intake import Rejected, accept
 from ordertalk_projections.mongo_store import MongoReadModels, upsert_with_defaults
 from ordertalk_projections.settings import Settings
@@ -24,6 +24,7 @@ from ordertalk_projections.worker import TOPICS
 Source = Literal["kafka", "store"]
 REBUILD_ID = "current"
 WRITER = "rebuild"
+CHUNK = 1000
 
 
 class RebuildStopped(Exception):
@@ -73,11 +74,20 @@ class RebuildReport:
     events: int
     seconds: float
     rejected: int
+    setup_seconds: float = 0.0  # pointer, collections, consumer start, offsets: before the first event
+    load_seconds: float = 0.0  # the bulk load up to the end captured at start (the steady state)
+    loaded: int = 0  # events read by the bulk load
+    finish_seconds: float = 0.0  # indexes, catch-up, switch, the last read
 
     @property
     def rate(self) -> float:
-        """Events applied per second."""
+        """Events applied per second, setup included."""
         return self.events / max(self.seconds, 1e-6)
+
+    @property
+    def load_rate(self) -> float:
+        """Events read per second during the bulk load (setup and finish excluded)."""
+        return self.loaded / max(self.load_seconds, 1e-6)
 
 
 class Rebuilder:
@@ -97,9 +107,17 @@ class Rebuilder:
         self.stop = stop or asyncio.Event()
         self.out = out or sys.stderr
         self.batch = batch
+        # Chunks of a Kafka rebuild: large enough for big insert_many calls, small enough that fetching and
+        # parsing the next one overlaps the writes of the previous one.
+        self.chunk = max(1, min(batch, CHUNK))
         self.rejected = 0
         self.applied = 0
         self.on_batch: Callable[[], None] | None = None
+        self._phases: dict[str, float] = {}
+        self._loaded = 0
+
+    def _mark(self, phase: str) -> None:
+        self._phases[phase] = time.monotonic()
 
     @property
     def _rebuilds(self) -> Any:
@@ -120,7 +138,9 @@ class Rebuilder:
             await self.store.drop_generation(gen)
             state = {"_id": REBUILD_ID, "state": "running", "source": source, "generation": gen.number}
             await self._rebuilds.replace_one({"_id": REBUILD_ID}, state, upsert=True)
-            await self.store.ensure_indexes(gen)
+            await self.store.create_collections(gen)
+            # Indexes are created after the bulk load (before the switch): inserting into unindexed
+            # collections is cheaper, and building an index once over the loaded documents is too.
             if source == "store":
                 await self._copy_orders(active, gen)
         gen = Generation(int(state["generation"]))
@@ -130,16 +150,39 @@ class Rebuilder:
         else:
             await self._from_store(gen, state)
         await self._rebuilds.update_one({"_id": REBUILD_ID}, {"$set": {"state": "done", "finished": time.time()}})
-        return RebuildReport(gen.number, self.applied, time.monotonic() - started, self.rejected)
+        ended = time.monotonic()
+        load_start = self._phases.get("load", ended)
+        load_end = self._phases.get("loaded", ended)
+        return RebuildReport(
+            gen.number,
+            self.applied,
+            ended - started,
+            self.rejected,
+            setup_seconds=load_start - started,
+            load_seconds=load_end - load_start,
+            loaded=self._loaded,
+            finish_seconds=ended - load_end,
+        )
 
-    async def _apply(self, gen: Generation, events: list[IntegrationEvent]) -> None:
+    async def _apply(self, gen: Generation, events: list[IntegrationEvent], checkpoint: dict[str, Any]) -> None:
+        """Apply a chunk, then save its progress and checkpoint (``$set`` on the rebuild state) together."""
         result = await self.applier.apply(gen, events)
         self.applied += result.applied
         positions = [e.position for e in events if isinstance(e, ThreadEvent)]
+        save = self._rebuilds.update_one({"_id": REBUILD_ID}, {"$set": checkpoint})
         if positions:
-            await self.store.record_progress(gen, WRITER, max(positions))
+            await asyncio.gather(self.store.record_progress(gen, WRITER, max(positions)), save)
+        else:
+            await save
         if self.on_batch:
             self.on_batch()
+
+    async def _switch(self, gen: Generation) -> None:
+        await self.store.switch_generation(gen)
+        self.out.write(f"switched the read models to v{gen.number}\n")
+        # Live workers may use the old pointer for up to POINTER_TTL: what they fetch until then is in
+        # the range read after this wait.
+        await asyncio.sleep(POINTER_TTL + 0.05)
 
     def _check_stop(self) -> None:
         if self.stop.is_set():
@@ -168,11 +211,14 @@ class Rebuilder:
             done = sum(max(0, checkpoint.get(_key(tp), begin[tp]) - begin[tp]) for tp in parts)
             progress = ProgressLine(f"v{gen.number} from kafka", sum(end[tp] - begin[tp] for tp in parts), self.out)
             progress.add(done, force=True)
+            self._mark("load")
             await self._read_to(consumer, gen, parts, end, checkpoint, progress)
+            self._loaded = progress.done - done
+            self._mark("loaded")
+            await self.store.ensure_indexes(gen)
             # Catch up with what arrived meanwhile, switch, then take what the live workers saw before the switch.
             await self._read_to(consumer, gen, parts, await consumer.end_offsets(parts), checkpoint, progress)
-            await self.store.switch_generation(gen)
-            self.out.write(f"switched the read models to v{gen.number}\n")
+            await self._switch(gen)
             await self._read_to(consumer, gen, parts, await consumer.end_offsets(parts), checkpoint, progress)
             progress.add(0, force=True)
         finally:
@@ -187,16 +233,42 @@ class Rebuilder:
         checkpoint: dict[str, int],
         progress: ProgressLine,
     ) -> None:
+        # Pipelined: the next chunk is fetched and parsed while the previous one is written (writes stay
+        # in order, each chunk's checkpoint is saved after its writes).
+        storing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                self._check_stop()
+                chunk = await self._fetch(consumer, parts, end, checkpoint)
+                if storing is not None:
+                    await storing
+                    storing = None
+                    self._check_stop()
+                if chunk is None:
+                    return
+                events, count, snapshot = chunk
+                storing = asyncio.create_task(self._store(gen, events, count, snapshot, progress))
+        finally:
+            if storing is not None:
+                await storing
+
+    async def _fetch(
+        self,
+        consumer: AIOKafkaConsumer,
+        parts: list[TopicPartition],
+        end: dict[TopicPartition, int],
+        checkpoint: dict[str, int],
+    ) -> tuple[list[IntegrationEvent], int, dict[str, int]] | None:
+        """The next chunk up to ``end``: parsed events, records read, the checkpoint after it (None: at end)."""
         while True:
-            self._check_stop()
             behind = [tp for tp in parts if await consumer.position(tp) < end[tp]]
             if not behind:
-                return
+                return None
             events: list[IntegrationEvent] = []
             count = 0
-            # Fill a whole batch before applying it: each apply costs a fixed number of round trips.
-            while behind and count < self.batch:
-                batches = await consumer.getmany(*behind, timeout_ms=500, max_records=self.batch - count)
+            # Fill a whole chunk before storing it: each store costs a fixed number of round trips.
+            while behind and count < self.chunk:
+                batches = await consumer.getmany(*behind, timeout_ms=500, max_records=self.chunk - count)
                 for tp, records in batches.items():
                     for record in records:
                         count += 1
@@ -210,11 +282,19 @@ class Rebuilder:
                 if not batches:
                     break
                 behind = [tp for tp in behind if await consumer.position(tp) < end[tp]]
-            if not count:
-                continue
-            await self._apply(gen, events)
-            await self._rebuilds.update_one({"_id": REBUILD_ID}, {"$set": {"checkpoint": checkpoint}})
-            progress.add(count)
+            if count:
+                return events, count, dict(checkpoint)
+
+    async def _store(
+        self,
+        gen: Generation,
+        events: list[IntegrationEvent],
+        count: int,
+        checkpoint: dict[str, int],
+        progress: ProgressLine,
+    ) -> None:
+        await self._apply(gen, events, {"checkpoint": checkpoint})
+        progress.add(count)
 
     # -- from the messaging event feed -----------------------------------------------------------
     async def _from_store(self, gen: Generation, state: dict[str, Any]) -> None:
@@ -223,9 +303,13 @@ class Rebuilder:
         after = int(state.get("position", 0))
         first = await self.feed.read(after, 1)
         progress = ProgressLine(f"v{gen.number} from store", max(first.last_position, after), self.out)
+        self._mark("load")
         after = await self._read_feed(gen, after, progress)
-        await self.store.switch_generation(gen)
-        self.out.write(f"switched the read models to v{gen.number}\n")
+        self._loaded = progress.done
+        self._mark("loaded")
+        await self.store.ensure_indexes(gen)
+        after = await self._read_feed(gen, after, progress)
+        await self._switch(gen)
         await self._read_feed(gen, after, progress)
         progress.add(0, force=True)
 
@@ -237,10 +321,9 @@ class Rebuilder:
             self.rejected += page.rejected
             if not page.events:
                 return after
-            await self._apply(gen, page.events)
             after = max(after, page.last_position)
+            await self._apply(gen, page.events, {"position": after})
             progress.total = max(progress.total, after)
-            await self._rebuilds.update_one({"_id": REBUILD_ID}, {"$set": {"position": after}})
             progress.add(len(page.events))
 
     async def _copy_orders(self, source: Generation, target: Generation) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Protocol
 
 from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1, ThreadEvent
@@ -33,8 +33,13 @@ class ReadModelWriter(Protocol):
         """Store posted messages (idempotent: keyed by message id)."""
         ...
 
-    async def put_order_threads(self, gen: Generation, projections: list[ThreadProjection]) -> None:
-        """Update orders' thread fields unless a newer thread version is stored already."""
+    async def put_order_threads(
+        self, gen: Generation, projections: list[ThreadProjection], existing: Collection[str] = ()
+    ) -> None:
+        """Update orders' thread fields unless a newer thread version is stored already.
+
+        ``existing``: order ids whose orders document is known to exist (their thread was stored before).
+        """
         ...
 
     async def put_threads(self, gen: Generation, writes: list[tuple[ThreadProjection, int]]) -> set[str]:

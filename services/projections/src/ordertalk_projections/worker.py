@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from ordertalk_contracts import ORDERS, THREAD_EVENTS, IntegrationEvent
 from ordertalk_projections.applier import BatchApplier
+from ordertalk_projections.generations import POINTER_TTL, Generation
 from ordertalk_projections.intake import Rejected, accept
 from ordertalk_projections.mongo_store import MongoReadModels
 from ordertalk_projections.positions import PositionWatch
@@ -41,6 +44,21 @@ class ProjectionWorker:
         self.dead_letters = 0
         self.running = False
         self.deferred: set[str] = set()
+        self._gen: Generation | None = None
+        self._gen_read_at = 0.0
+
+    async def generation(self, fetched_at: float) -> Generation:
+        """The active generation for records fetched at ``fetched_at`` (monotonic seconds).
+
+        The pointer is read again when the cached read started more than POINTER_TTL before the fetch:
+        a rebuild waits POINTER_TTL after its switch before its final catch-up, so records fetched while
+        the old generation was still in use are read into the new one as well.
+        """
+        if self._gen is None or fetched_at - self._gen_read_at >= POINTER_TTL:
+            started = time.monotonic()
+            self._gen = await self.store.active_generation()
+            self._gen_read_at = started
+        return self._gen
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -70,27 +88,50 @@ class ProjectionWorker:
         consumer = self._consumer()
         await consumer.start()
         self.running = True
+        # The progress write and offset commit of a batch run while the next batch is applied (they follow
+        # that batch's writes; commits stay in order: each waits for the previous one).
+        finishing: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.projections_batch)
+                fetched_at = time.monotonic()
                 self.ready.set()
                 records = [r for part in batches.values() for r in part]
                 if records:
-                    await self._handle(records, stop)
-                    await consumer.commit(partition_offsets(batches))
+                    gen, position = await self._handle(records, stop, fetched_at)
+                    if finishing is not None:
+                        await finishing
+                    finishing = asyncio.create_task(self._finish(consumer, partition_offsets(batches), gen, position))
                     await record_consumer_lag(self.group, consumer)
+                elif finishing is not None:
+                    await finishing
+                    finishing = None
                 if self.deferred:
                     await self._redrive()
+            if finishing is not None:
+                await finishing
         finally:
             self.running = False
             self.ready.clear()
+            if finishing is not None and not finishing.done():
+                with contextlib.suppress(Exception):
+                    await finishing
             await consumer.stop()
+
+    async def _finish(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], gen: Generation, position: int
+    ) -> None:
+        """After a batch's writes: raise the shared progress (readers in other processes) and commit."""
+        if position:
+            await asyncio.gather(self.store.record_progress(gen, self.group, position), consumer.commit(offsets))
+        else:
+            await consumer.commit(offsets)
 
     async def _redrive(self) -> None:
         """Apply again the threads a batch deferred (their events wait in the parked collection)."""
         ids = sorted(self.deferred)
         try:
-            gen = await self.store.active_generation()
+            gen = await self.generation(time.monotonic())
             result = await self.applier.redrive(gen, ids)
         except Exception:
             log.exception("re-applying deferred threads failed; will retry")
@@ -98,7 +139,10 @@ class ProjectionWorker:
         self.deferred = set(result.deferred_threads)
         self.applied_events += result.applied
 
-    async def _handle(self, records: list[ConsumerRecord[Any, Any]], stop: asyncio.Event) -> None:
+    async def _handle(
+        self, records: list[ConsumerRecord[Any, Any]], stop: asyncio.Event, fetched_at: float
+    ) -> tuple[Generation, int]:
+        """Apply a batch (retrying with back-off); answers the generation and the position it reached."""
         events: list[IntegrationEvent] = []
         for record in records:
             outcome = accept(record.topic, record.value)
@@ -109,22 +153,22 @@ class ProjectionWorker:
         delay = 0.1
         while True:
             try:
-                gen = await self.store.active_generation()
+                gen = await self.generation(fetched_at)
                 result = await self.applier.apply(gen, events)
-                if result.position:
-                    await self.store.record_progress(gen, self.group, result.position)
-                    self.watch.advance(result.position)
-                self.applied_events += result.applied
-                self.deferred.update(result.deferred_threads)
-                for event in events:
-                    log_handled(log, self.group, event)
-                return
             except Exception:
                 if stop.is_set():
                     raise
                 log.exception("applying a batch failed; retrying in %.1fs (offsets not committed)", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+                continue
+            if result.position:
+                self.watch.advance(result.position)  # stored: readers in this process see it now
+            self.applied_events += result.applied
+            self.deferred.update(result.deferred_threads)
+            for event in events:
+                log_handled(log, self.group, event)
+            return gen, result.position
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         letter = DeadLetter(
