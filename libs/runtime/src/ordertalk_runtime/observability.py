@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import uuid
+from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -42,7 +43,7 @@ class JsonFormatter(logging.Formatter):
         cid = getattr(record, "correlation_id", None) or correlation_id.get()
         if cid:
             entry["correlation_id"] = cid
-        for key in ("order_id", "event_id", "event_type", "position"):
+        for key in ("order_id", "event_id", "event_type", "position", "correlation_ids"):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value
@@ -105,4 +106,23 @@ def log_handled(logger: logging.Logger, consumer: str, event: IntegrationEvent, 
             "event_type": event.event_type,
             "position": getattr(event, "position", None),
         },
+    )
+
+
+def log_handled_batch(
+    logger: logging.Logger, consumer: str, events: Sequence[IntegrationEvent], outcome: str = "applied"
+) -> None:
+    """Count a batch of consumed events and log it in one line with every correlation id it carried."""
+    if not events:
+        return
+    for event in events:
+        EVENTS_PROCESSED.labels(consumer, event.event_type, outcome).inc()
+    ids = sorted({e.correlation_id for e in events if e.correlation_id})
+    positions = [p for p in (getattr(e, "position", None) for e in events) if isinstance(p, int)]
+    logger.info(
+        "%s %s %d events",
+        consumer,
+        outcome,
+        len(events),
+        extra={"correlation_ids": ids, "position": max(positions) if positions else None},
     )

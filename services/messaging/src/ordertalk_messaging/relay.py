@@ -18,7 +18,7 @@ from ordertalk_contracts import THREAD_EVENTS, ThreadEvent
 from ordertalk_messaging.publishing import Outgoing, Publisher
 from ordertalk_messaging.storage.ports import PositionStore
 from ordertalk_runtime.metrics import EVENTS_PUBLISHED, RELAY_POSITION
-from ordertalk_runtime.observability import log_handled
+from ordertalk_runtime.observability import log_handled_batch
 
 log = logging.getLogger(__name__)
 RELAY_NAME = "thread-events-relay"
@@ -111,9 +111,8 @@ class Relay:
         await self.publisher.publish([Outgoing.of(e) for e in events])
         self.position = batch[-1].id
         RELAY_POSITION.set(self.position)
-        for event in events:
-            EVENTS_PUBLISHED.labels(THREAD_EVENTS).inc()
-            log_handled(log, "relay", event, "published")
+        EVENTS_PUBLISHED.labels(THREAD_EVENTS).inc(len(events))
+        log_handled_batch(log, "relay", events, "published")
         if time.monotonic() - self._recorded_at >= self.record_seconds:
             await self.record()
         return len(batch)
