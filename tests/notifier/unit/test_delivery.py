@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from ordertalk_notifier.delivery import Backoff, OutboxSender
@@ -73,3 +74,23 @@ async def test_an_outage_defers_the_rest_of_the_claimed_batch() -> None:
     clock.now += timedelta(seconds=5)
     assert await sender.drain() == 3
     assert [m for _, _, m in mailer.sent] == [b"body", b"body", b"body"]
+
+
+async def test_sent_marks_are_grouped_while_a_write_is_in_flight() -> None:
+    clock, outbox, mailer = Clock(), InMemoryOutbox(), RecordingMailer()
+    writes: list[list[str]] = []
+    mark = outbox.mark_sent_many
+
+    async def recording(keys: list[str], now: datetime) -> None:
+        writes.append(list(keys))
+        for _ in range(3):  # a write takes a few turns of the loop, as over a network
+            await asyncio.sleep(0)
+        await mark(keys, now)
+
+    outbox.mark_sent_many = recording  # type: ignore[method-assign]
+    sender = OutboxSender(outbox, mailer, render, clock=clock, claim_batch=50)
+    await outbox.add([entry(f"k{n}", f"{n}@x.example", clock.now) for n in range(20)])
+    assert await sender.drain() == 20
+    assert len(mailer.sent) == 20 and await outbox.count("sent") == 20
+    assert sorted(k for w in writes for k in w) == sorted(f"k{n}" for n in range(20))
+    assert len(writes) < 20

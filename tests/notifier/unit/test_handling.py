@@ -74,3 +74,25 @@ async def test_the_tally_matches_counts_recomputed_from_the_states() -> None:
     for t in (a, b):
         assert await h.counts(f"customer:{t.customer_id}") == await h.threads.customer_counts(t.customer_id)
     assert await h.counts("admin") == {"unread_messages": 1, "unread_threads": 1, "open_disputes": 0}
+
+
+async def test_prepared_batches_alert_at_once_and_persist_together_in_order() -> None:
+    h = handler()
+    offered: list[str] = []
+    h.on_new_emails = offered.extend
+    t = ThreadBuilder()
+    await h.handle_batch([t.started()])
+    with h.hub.subscribe("admin") as admin:
+        first = await h.prepare([t.message(t.customer, "one")])
+        second = await h.prepare([t.message(t.customer, "two")])  # folded on the first, not yet written
+        assert [admin.get_nowait()["counts"]["unread_messages"] for _ in range(2)] == [1, 2]
+    assert isinstance(h.outbox, InMemoryOutbox) and isinstance(h.threads, InMemoryThreadStore)
+    assert h.outbox.entries == {} and h.threads.states[t.order_id].version == 1  # nothing durable yet
+    await h.persist(first, second)
+    assert len(h.outbox.entries) == 2 and len(offered) == 2
+    assert h.threads.states[t.order_id].version == 3
+    await h.persist(first, second)  # a repeated write (after an error) records nothing twice
+    assert len(h.outbox.entries) == 2
+    h.forget_states()
+    again = await h.handle_batch([t.message(t.customer, "three")])
+    assert again.new_emails == 1 and await h.counts("admin") == await h.threads.admin_counts()

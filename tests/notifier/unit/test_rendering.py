@@ -10,7 +10,7 @@ from tests.notifier.events import ADMIN, ThreadBuilder
 
 from ordertalk_contracts import ThreadEvent
 from ordertalk_notifier.policy import Links, Notification, notifications_for
-from ordertalk_notifier.rendering import Sender, header_text, render
+from ordertalk_notifier.rendering import Sender, header_text, render, render_bytes
 
 LINKS = Links("store@example.com", "http://web/admin", "http://web/store")
 SENDER = Sender("notify@shop.example", "Shop\r\nBcc: evil@example.com")
@@ -85,3 +85,31 @@ def test_user_data_is_html_escaped() -> None:
 def test_header_text_cleans_control_and_separator_characters() -> None:
     assert header_text("a\r\nb\tc\u2028d\x1be") == "a b c d e"
     assert len(header_text("x" * 500)) == 150
+
+
+def parsed(raw: bytes) -> tuple[dict[str, str], str, str]:
+    msg = message_from_bytes(raw, policy=policy.default)
+    text, html = msg.get_body(("plain",)), msg.get_body(("html",))
+    assert text is not None and html is not None
+    skip = {"Content-Type", "Content-Transfer-Encoding"}
+    headers = {k: " ".join(str(v).split()) for k, v in msg.items() if k not in skip}  # the package folds long ones
+    return headers, text.get_content(), html.get_content()
+
+
+def test_the_light_path_says_what_the_email_package_says() -> None:
+    plain = Sender("notify@shop.example", 'Shop "Main"')
+    t = ThreadBuilder(order_number="#<b>7</b>")
+    long_text = "Où est mon colis ? " * 20 + '\n. a dot line\n  trailing spaces   \n=3D <tag> & "quotes"'
+    history = [t.started(), t.message(t.customer, long_text)]
+    notes = [only_note(history), only_note([*history, t.message(ADMIN, "On its way")])]
+    eve = ThreadBuilder(order_number="#1\r\nBcc: a@evil.example", customer_name="Eve\nBcc: b@evil.example\x00")
+    notes.append(only_note([eve.started(), eve.dispute_opened(eve.customer, "x\r\nBcc: c@evil.example")]))
+    zoe = ThreadBuilder(customer_name="Zoë Ünal")  # not plain ASCII: the email package writes it
+    notes.append(only_note([zoe.started(), zoe.message(zoe.customer, "Bonjour")]))
+    for sender in (plain, SENDER):
+        for note in notes:
+            light = render_bytes(note, sender, NOW)
+            assert b"\x00" not in light
+            head = light.split(b"\r\n\r\n", 1)[0]
+            assert b"bcc" not in [line.split(b":", 1)[0].lower() for line in head.split(b"\r\n")]
+            assert parsed(light) == parsed(bytes(render(note, sender, NOW)))

@@ -82,7 +82,10 @@ async def bell_events(hub: BroadcastHub, audience: str, counts_of: CountsOf, pin
             except TimeoutError:
                 yield ": ping\n\n"
                 continue
-            yield sse_frame(alert)
+            frames = [sse_frame(alert)]
+            while not queue.empty():  # alerts published together go out in one write
+                frames.append(sse_frame(queue.get_nowait()))
+            yield "".join(frames)
 
 
 def create_app(

@@ -70,6 +70,8 @@ class Notifier:
             self.handler.handle_batch,
             s.notifier_fetch_max_wait_ms,
             on_reassign=self.handler.forget_states,
+            prepare=self.handler.prepare,
+            persist=self.handler.persist,
         )
         self.tasks: list[asyncio.Task[None]] = []
 

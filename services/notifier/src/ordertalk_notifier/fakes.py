@@ -19,6 +19,9 @@ class InMemoryThreadStore:
     async def get(self, order_id: str) -> ThreadState | None:
         return self.states.get(order_id)
 
+    async def get_many(self, order_ids: list[str]) -> dict[str, ThreadState]:
+        return {k: self.states[k] for k in order_ids if k in self.states}
+
     async def save_many(self, states: list[ThreadState]) -> None:
         for state in states:
             old = self.states.get(state.order_id)
@@ -92,6 +95,10 @@ class InMemoryOutbox:
 
     async def mark_sent(self, key: str, now: datetime) -> None:
         self.entries[key] = dataclasses.replace(self.entries[key], status="sent", sent_at=now)
+
+    async def mark_sent_many(self, keys: list[str], now: datetime) -> None:
+        for key in keys:
+            await self.mark_sent(key, now)
 
     async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None:
         self.entries[key] = dataclasses.replace(self.entries[key], last_error=error, next_attempt_at=next_attempt_at)

@@ -14,7 +14,7 @@ from ordertalk_notifier.alerts import ADMIN_AUDIENCE, audiences, description_for
 from ordertalk_notifier.hub import Alert, BroadcastHub
 from ordertalk_notifier.policy import Links, Notification, notifications_for
 from ordertalk_notifier.ports import BellCounts, Outbox, OutboxEntry, ThreadStore
-from ordertalk_notifier.rendering import Sender, render, subject
+from ordertalk_notifier.rendering import Sender, render_bytes, subject
 from ordertalk_notifier.tally import BellTally, Contribution
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,16 @@ class EntryRenderer:
 
     def __call__(self, entry: OutboxEntry) -> bytes:
         """The wire bytes of the entry's e-mail."""
-        return bytes(render(Notification.from_payload(entry.payload), self.sender, self.clock()))
+        return render_bytes(Notification.from_payload(entry.payload), self.sender, self.clock())
+
+
+@dataclass
+class PreparedBatch:
+    """A batch folded in memory (alerts published): the writes that make it durable."""
+
+    entries: list[OutboxEntry]
+    states: list[ThreadState]
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
 
 
 @dataclass
@@ -86,11 +95,13 @@ class EventHandler:
     tally_refresh_seconds: float = 60.0
     tally: BellTally = field(default_factory=BellTally)
     _states: dict[str, ThreadState] = field(default_factory=dict, init=False)
+    _unsaved: dict[str, ThreadState] = field(default_factory=dict, init=False)  # prepared, not persisted yet
     _tally_loaded_at: datetime | None = field(default=None, init=False)
 
     def forget_states(self) -> None:
         """Drop cached states and counts (another process may have written them, e.g. after a rebalance)."""
         self._states.clear()
+        self._unsaved.clear()
         self.tally.invalidate()
 
     async def _refresh_tally(self) -> None:
@@ -102,9 +113,17 @@ class EventHandler:
             self.tally.load(Contribution(*c) for c in await self.threads.contributions())
             self._tally_loaded_at = now
 
-    async def _state(self, order_id: str) -> ThreadState | None:
-        state = self._states.get(order_id)
-        return state if state is not None else await self.threads.get(order_id)
+    async def _states_of(self, order_ids: set[str]) -> dict[str, ThreadState]:
+        """The current states of these threads: from memory, the others in one query."""
+        found: dict[str, ThreadState] = {}
+        for order_id in order_ids:
+            state = self._unsaved.get(order_id) or self._states.get(order_id)
+            if state is not None:
+                found[order_id] = state
+        missing = [order_id for order_id in order_ids if order_id not in found]
+        if missing:
+            found.update(await self.threads.get_many(missing))
+        return found
 
     def _remember(self, state: ThreadState) -> None:
         if len(self._states) >= self.cache_size and state.order_id not in self._states:
@@ -113,7 +132,20 @@ class EventHandler:
 
     async def handle_batch(self, events: Sequence[ThreadEvent]) -> BatchOutcome:
         """Handle events in order; durable when it returns (then the offsets may be committed)."""
-        outcome = BatchOutcome()
+        prepared = await self.prepare(events)
+        try:
+            await self.persist(prepared)
+        except BaseException:
+            self.forget_states()  # a retry folds the batch again from the stored states
+            raise
+        return prepared.outcome
+
+    async def prepare(self, events: Sequence[ThreadEvent]) -> PreparedBatch:
+        """Fold the events into the states and counts in memory and publish the alerts at once; answer the writes.
+
+        Batches must be prepared in order and persisted in the same order (``persist``) before their offsets are
+        committed; until then their states stay readable here, so the next batch can be prepared meanwhile.
+        """
         news: dict[str, list[tuple[ThreadEvent, str | None]]] = {}
         current: dict[str, ThreadState | None] = {}
         changed: dict[str, ThreadState] = {}
@@ -121,11 +153,12 @@ class EventHandler:
         entries: list[OutboxEntry] = []
         now = self.clock()
         await self._refresh_tally()
+        known = await self._states_of({event.order_id for event in events})
         for event in events:
             if event.order_id in current:
                 before = current[event.order_id]
             else:
-                before = original[event.order_id] = await self._state(event.order_id)
+                before = original[event.order_id] = known.get(event.order_id)
             after = fold(before, event)
             entries += [outbox_entry(n, self.sender, now) for n in notifications_for(event, after, self.links)]
             if after is not before:
@@ -133,24 +166,38 @@ class EventHandler:
                 for audience in audiences(after):
                     news.setdefault(audience, []).append((event, description_for(audience, event, after)))
             current[event.order_id] = after
-        # Durable effects, outbox first: a crash between the two writes redelivers the batch, and both are idempotent.
+        # Nothing was changed above, so an exception leaves no trace. From here on the batch counts as applied.
+        for state in changed.values():
+            self._remember(state)
+            self._unsaved[state.order_id] = state
+            self.tally.apply(original[state.order_id], state)
+        prepared = PreparedBatch(entries, list(changed.values()))
+        self._publish(news, prepared.outcome)
+        return prepared
+
+    async def persist(self, *batches: PreparedBatch) -> None:
+        """The durable effects of prepared batches (in the order prepared), outbox first: a crash between the two
+        writes redelivers the batches, and both writes are idempotent (so a failed call may simply be repeated).
+        Several batches go in one write of each kind."""
+        entries = [e for b in batches for e in b.entries]
+        states = list({s.order_id: s for b in batches for s in b.states}.values())  # the latest state of each
         if entries:
-            outcome.new_emails = await self.outbox.add(entries)
-        if changed:
-            try:
-                await self.threads.save_many(list(changed.values()))
-            except BaseException:
-                self.forget_states()
-                raise
-            for state in changed.values():
-                self._remember(state)
-                self.tally.apply(original[state.order_id], state)
-        if outcome.new_emails:
-            self.on_new_emails([e.key for e in entries])
+            new = await self.outbox.add(entries)
+            if len(batches) == 1:
+                batches[0].outcome.new_emails = new
+            if new:
+                self.on_new_emails([e.key for e in entries])  # a key offered twice is claimed once
+        if states:
+            await self.threads.save_many(states)
+        for state in states:
+            if self._unsaved.get(state.order_id) is state:
+                del self._unsaved[state.order_id]
+
+    def _publish(self, news: dict[str, list[tuple[ThreadEvent, str | None]]], outcome: BatchOutcome) -> None:
         for audience, items in news.items():
             if not self.hub.has_subscribers(audience):
                 continue
-            counts = await self.counts(audience)
+            counts = self._tally_counts(audience)
             for event, description in items:
                 if description is None and event is not items[-1][0]:
                     continue  # counts-only alerts: the last one of the batch carries the final counts
@@ -163,14 +210,16 @@ class EventHandler:
                 }
                 self.hub.publish(audience, alert)
                 outcome.alerts.append((audience, alert))
-        return outcome
+
+    def _tally_counts(self, audience: str) -> BellCounts:
+        if audience == ADMIN_AUDIENCE:
+            return self.tally.admin()
+        return self.tally.customer(audience.removeprefix("customer:"))
 
     async def counts(self, audience: str) -> BellCounts:
         """Current bell counts of an audience: from the tally, or from the store while it is not loaded."""
         if self.tally.loaded:
-            if audience == ADMIN_AUDIENCE:
-                return self.tally.admin()
-            return self.tally.customer(audience.removeprefix("customer:"))
+            return self._tally_counts(audience)
         if audience == ADMIN_AUDIENCE:
             return await self.threads.admin_counts()
         return await self.threads.customer_counts(audience.removeprefix("customer:"))

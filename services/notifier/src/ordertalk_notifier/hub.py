@@ -13,7 +13,7 @@ Alert = dict[str, Any]
 class BroadcastHub:
     """Fans each published alert out to every subscriber of its audience; a slow subscriber loses old alerts."""
 
-    def __init__(self, queue_size: int = 100) -> None:
+    def __init__(self, queue_size: int = 1000) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[Alert]]] = {}
         self._queue_size = queue_size
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
@@ -65,9 +65,23 @@ class Notification:
 
     def payload(self) -> dict[str, Any]:
         """The notification as a JSON-able document (kept in the outbox, rendered when sent)."""
-        doc = asdict(self)
-        doc["occurred_at"] = self.occurred_at.isoformat()
-        return doc
+
+        def who(r: Recipient | None) -> dict[str, str] | None:
+            return None if r is None else {"audience": r.audience, "email": r.email, "name": r.name}
+
+        return {
+            "event_id": self.event_id,
+            "kind": self.kind,
+            "recipient": who(self.recipient),
+            "order_id": self.order_id,
+            "order_number": self.order_number,
+            "author_name": self.author_name,
+            "author_role": self.author_role,
+            "text": self.text,
+            "link": self.link,
+            "occurred_at": self.occurred_at.isoformat(),
+            "reply_to": who(self.reply_to),
+        }
 
     @classmethod
     def from_payload(cls, doc: dict[str, Any]) -> Notification:

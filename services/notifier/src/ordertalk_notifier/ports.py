@@ -38,6 +38,9 @@ class ThreadStore(Protocol):
 
     async def get(self, order_id: str) -> ThreadState | None: ...
 
+    async def get_many(self, order_ids: list[str]) -> dict[str, ThreadState]:
+        """The stored states of those threads that have one, by order id."""
+
     async def save_many(self, states: list[ThreadState]) -> None:
         """Store each state unless a state of the same or a later version is stored already."""
 
@@ -62,6 +65,9 @@ class Outbox(Protocol):
         """Take those of ``keys`` that are pending and due (the fast path for entries just recorded)."""
 
     async def mark_sent(self, key: str, now: datetime) -> None: ...
+
+    async def mark_sent_many(self, keys: list[str], now: datetime) -> None:
+        """Mark every one of ``keys`` sent (one write)."""
 
     async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None: ...
 

@@ -55,6 +55,10 @@ class MongoThreadStore:
         doc = await self.coll.find_one({"_id": order_id})
         return None if doc is None else ThreadState.model_validate(doc["state"])
 
+    async def get_many(self, order_ids: list[str]) -> dict[str, ThreadState]:
+        cursor = self.coll.find({"_id": {"$in": order_ids}}, {"state": 1})
+        return {d["_id"]: ThreadState.model_validate(d["state"]) async for d in cursor}
+
     async def save_many(self, states: list[ThreadState]) -> None:
         ops = [
             UpdateOne({"_id": s.order_id, "version": {"$lt": s.version}}, {"$set": _thread_doc(s)}, upsert=True)
@@ -181,6 +185,10 @@ class MongoOutbox:
 
     async def mark_sent(self, key: str, now: datetime) -> None:
         await self.coll.update_one({"_id": key}, {"$set": {"status": "sent", "sent_at": now}})
+
+    async def mark_sent_many(self, keys: list[str], now: datetime) -> None:
+        if keys:
+            await self.coll.update_many({"_id": {"$in": keys}}, {"$set": {"status": "sent", "sent_at": now}})
 
     async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None:
         await self.coll.update_one(
