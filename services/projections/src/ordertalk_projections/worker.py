@@ -19,7 +19,7 @@ from ordertalk_projections.positions import PositionWatch
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.dead_letters import DeadLetter, send_dead_letter
 from ordertalk_runtime.metrics import DEAD_LETTERS, record_consumer_lag
-from ordertalk_runtime.observability import log_handled
+from ordertalk_runtime.observability import log_handled_batch
 
 log = logging.getLogger(__name__)
 TOPICS = (THREAD_EVENTS, ORDERS)
@@ -166,8 +166,7 @@ class ProjectionWorker:
                 self.watch.advance(result.position)  # stored: readers in this process see it now
             self.applied_events += result.applied
             self.deferred.update(result.deferred_threads)
-            for event in events:
-                log_handled(log, self.group, event)
+            log_handled_batch(log, self.group, events)
             return gen, result.position
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
