@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -142,6 +143,7 @@ async def main() -> None:
     notifier = NotifierProcess(kafka, mongo_url, smtp_port, logs).start()
     try:
         print(f"notifier benchmark (logs in {logs}); events produced straight to Kafka (not via HTTP)")
+        print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         delays = await latency(notifier, kafka, args.rate, args.seconds)
         ms = [d * 1000 for d in delays]
         print(
@@ -150,6 +152,8 @@ async def main() -> None:
         )
         rate = await emails(notifier, kafka, mongo_url, var / "mail", args.emails)
         print(f"e-mails sustained against the local SMTP catcher: {rate:.0f} per second")
+        one, five, fifteen = os.getloadavg()
+        print(f"load average (1, 5, 15 min): {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count() or 0} CPUs")
     finally:
         notifier.stop()
         for proc in reversed(procs):

@@ -74,9 +74,9 @@ class OutboxSender:
     lease_seconds: float = 60.0
     claim_batch: int = 50
     clock: Clock = utc_now
-    busy_loop_seconds: float = 0.005
+    busy_loop_seconds: float = 0.002
     busy_pause_seconds: float = 0.02
-    max_pauses: int = 5
+    max_pauses: int = 10
     _fresh: asyncio.Queue[str] = field(default_factory=asyncio.Queue, init=False)
 
     def offer(self, keys: list[str]) -> None:
