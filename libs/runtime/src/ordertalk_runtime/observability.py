@@ -91,24 +91,6 @@ class CorrelationMiddleware:
             correlation_id.reset(token)
 
 
-def log_handled(logger: logging.Logger, consumer: str, event: IntegrationEvent, outcome: str = "applied") -> None:
-    """Count a consumed event and log it with its correlation id, so one request can be traced everywhere."""
-    EVENTS_PROCESSED.labels(consumer, event.event_type, outcome).inc()
-    logger.info(
-        "%s %s %s",
-        consumer,
-        outcome,
-        event.event_type,
-        extra={
-            "correlation_id": event.correlation_id,
-            "order_id": getattr(event, "order_id", None),
-            "event_id": str(event.event_id),
-            "event_type": event.event_type,
-            "position": getattr(event, "position", None),
-        },
-    )
-
-
 def log_handled_batch(
     logger: logging.Logger, consumer: str, events: Sequence[IntegrationEvent], outcome: str = "applied"
 ) -> None:

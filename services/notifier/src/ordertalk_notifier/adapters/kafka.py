@@ -18,7 +18,7 @@ from ordertalk_contracts.topics import THREAD_EVENTS
 from ordertalk_runtime.dead_letters import DeadLetter, send_dead_letter
 from ordertalk_runtime.kafka import KafkaSettings
 from ordertalk_runtime.metrics import DEAD_LETTERS, record_consumer_lag
-from ordertalk_runtime.observability import log_handled
+from ordertalk_runtime.observability import log_handled_batch
 
 log = logging.getLogger(__name__)
 BatchHandler = Callable[[Sequence[ThreadEvent]], Awaitable[object]]
@@ -161,9 +161,7 @@ class ThreadEventConsumer:
                     offsets.update(w.offsets)
                 await consumer.commit(offsets)
                 await record_consumer_lag(CONSUMER, consumer)
-                for w in group:
-                    for event in w.events:
-                        log_handled(log, CONSUMER, event, "handled")
+                log_handled_batch(log, CONSUMER, [e for w in group for e in w.events], "handled")
             finally:
                 for _ in group:
                     writes.task_done()
@@ -212,8 +210,7 @@ class ThreadEventConsumer:
             for item in batch:
                 await self._flush(producer, [item])
             return
-        for _, event in batch:
-            log_handled(log, CONSUMER, event, "handled")
+        log_handled_batch(log, CONSUMER, [event for _, event in batch], "handled")
 
     async def _handle_retrying(self, events: list[ThreadEvent]) -> None:
         delay = 0.1
