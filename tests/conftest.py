@@ -13,11 +13,10 @@ import pytest
 from ordertalk_devstack.processes import free_port
 from ordertalk_devstack.servers import start_mailcatcher, start_mongo
 from ordertalk_runtime.kafka import KafkaSettings
+from tests.support.containers import use_containers
 from tests.support.kafka import kafka_broker
 from tests.support.mail import MailCatcher
 from tests.support.postgres import PostgresParams
-
-USE_CONTAINERS = os.environ.get("TESTCONTAINERS") == "1"
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +43,7 @@ def mongo_url(server_logs: Path) -> Iterator[str]:
     if "MONGO_URL" in os.environ:
         yield os.environ["MONGO_URL"]
         return
-    if USE_CONTAINERS:
+    if use_containers():
         from testcontainers.mongodb import MongoDbContainer
 
         with MongoDbContainer("mongo:7") as mongo:
@@ -61,7 +60,7 @@ def mongo_url(server_logs: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresParams]:
     """A real PostgreSQL server: POSTGRES_* settings, a container, or the machine's own."""
-    if USE_CONTAINERS and "POSTGRES_HOST" not in os.environ:
+    if "POSTGRES_HOST" not in os.environ and use_containers():
         from testcontainers.postgres import PostgresContainer
 
         with PostgresContainer("postgres:16") as pg:

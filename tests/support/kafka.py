@@ -10,6 +10,7 @@ from pathlib import Path
 from ordertalk_devstack.processes import free_port
 from ordertalk_devstack.servers import start_kafka
 from ordertalk_runtime.kafka import KafkaSettings
+from tests.support.containers import use_containers
 
 
 @contextmanager
@@ -18,7 +19,7 @@ def kafka_broker(log_dir: Path) -> Iterator[KafkaSettings]:
     if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
         yield KafkaSettings()
         return
-    if os.environ.get("TESTCONTAINERS") == "1":
+    if use_containers():
         from testcontainers.kafka import KafkaContainer
 
         with KafkaContainer().with_kraft() as kafka:
