@@ -31,6 +31,10 @@ class FeedError(RuntimeError):
     """The feed could not be read (unreachable, refused, malformed)."""
 
 
+FEED_PAGE_LIMIT = 1000
+"""The largest page the messaging feed serves; a caller asking for more reads several pages."""
+
+
 class HttpEventFeed:
     """The messaging service's ``GET /v1/events?after=&limit=`` (admin token)."""
 
@@ -42,7 +46,7 @@ class HttpEventFeed:
         try:
             response = await self.client.get(
                 f"{self.base_url}/v1/events",
-                params={"after": after, "limit": limit},
+                params={"after": after, "limit": min(limit, FEED_PAGE_LIMIT)},
                 headers={"Authorization": f"Bearer {self.token}"},
             )
         except httpx.HTTPError as exc:
