@@ -88,6 +88,7 @@ async def test_relay_killed_mid_stream_resumes_without_loss_or_reordering(
         finally:
             second.stop()
     finally:
+        first.kill()  # no-op once killed; ends it if the test failed before the kill
         stop_writing.set()
         writer.join(60)
         store.close()
