@@ -179,3 +179,35 @@ def test_rebuild_from_the_event_store_switches_to_a_model_equal_to_the_live_one(
         rebuilt = after[order_id]
         for key in ("version", "message_count", "unread_for_admin", "dispute", "last_message"):
             assert rebuilt[key] == row[key], (order_id, key)
+
+
+def test_operator_cli_shows_a_threads_history_and_the_consumer_lag(stack: Stack) -> None:
+    codec = TokenCodec(AuthSettings(jwt_secret=stack.env["AUTH_JWT_SECRET"]))
+    admin = {"Authorization": f"Bearer {codec.mint(Principal('admin', 'admin-1', 'Admin Admin'))}"}
+    order = OrderRegisteredV1(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        order_id=f"ops-{uuid.uuid4().hex[:8]}",
+        order_number="#70003",
+        customer=Customer(id="cust-ops", name="Op Erator", email="ops@example.com"),
+    )
+    announce(stack, order)
+    url = f"{stack.url('messaging')}/v1/orders/{order.order_id}/messages"
+    wait_for(
+        lambda: httpx.post(url, json={"body": "History, please"}, headers=admin, timeout=10).status_code == 201,
+        "the order to be known",
+    )
+
+    def ops(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ordertalk_ops", *args], env=stack.env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    history = ops("history", order.order_id).splitlines()
+    assert [line.split()[2] for line in history] == ["ThreadStarted", "MessagePosted"]
+    assert "History, please" in history[1]
+    lag = ops("lag")
+    assert "ordertalk-projections" in lag
+    assert "total lag:" in lag
