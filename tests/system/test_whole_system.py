@@ -67,6 +67,23 @@ def announce(stack: Stack, order: OrderRegisteredV1) -> None:
     asyncio.run(send())
 
 
+def new_order(prefix: str, number: str, customer_id: str, name: str) -> OrderRegisteredV1:
+    """A fresh order of ``customer_id`` as the shop's order service announces it."""
+    return OrderRegisteredV1(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        order_id=f"{prefix}-{uuid.uuid4().hex[:8]}",
+        order_number=number,
+        customer=Customer(id=customer_id, name=name, email=f"{customer_id}@example.com"),
+    )
+
+
+def admin_headers(stack: Stack) -> dict[str, str]:
+    """Bearer header of the store's admin."""
+    codec = TokenCodec(AuthSettings(jwt_secret=stack.env["AUTH_JWT_SECRET"]))
+    return {"Authorization": f"Bearer {codec.mint(Principal('admin', 'admin-1', 'Admin Admin'))}"}
+
+
 def metric(text: str, name: str, **labels: str) -> float:
     """The sum of a Prometheus metric's samples whose labels include ``labels``."""
     total = 0.0
@@ -80,13 +97,7 @@ def metric(text: str, name: str, **labels: str) -> float:
 def test_a_correlation_id_travels_from_the_request_to_every_service_and_metrics_count_it(stack: Stack) -> None:
     codec = TokenCodec(AuthSettings(jwt_secret=stack.env["AUTH_JWT_SECRET"]))
     customer = Principal("customer", f"cust-{uuid.uuid4().hex[:6]}", "Trace Customer", "trace@example.com")
-    order = OrderRegisteredV1(
-        event_id=uuid.uuid4(),
-        occurred_at=datetime.now(UTC),
-        order_id=f"trace-{uuid.uuid4().hex[:8]}",
-        order_number="#70001",
-        customer=Customer(id=customer.subject, name=customer.display_name, email="trace@example.com"),
-    )
+    order = new_order("trace", "#70001", customer.subject, customer.display_name)
     announce(stack, order)
     cid = f"trace-{uuid.uuid4().hex}"
     headers = {
@@ -105,7 +116,7 @@ def test_a_correlation_id_travels_from_the_request_to_every_service_and_metrics_
     assert answer.headers["x-correlation-id"] == cid
     position = answer.json()["position"]
 
-    admin = {"Authorization": f"Bearer {codec.mint(Principal('admin', 'admin-1', 'Admin Admin'))}"}
+    admin = admin_headers(stack)
     thread = httpx.get(
         f"{stack.url('projections')}/v1/threads/{order.order_id}", params={"after": position}, headers=admin, timeout=10
     )
@@ -135,15 +146,8 @@ def test_a_correlation_id_travels_from_the_request_to_every_service_and_metrics_
 
 def test_rebuild_from_the_event_store_switches_to_a_model_equal_to_the_live_one(stack: Stack) -> None:
     """`rebuild --source store` reads the messaging feed into new collections, then switches (B6)."""
-    codec = TokenCodec(AuthSettings(jwt_secret=stack.env["AUTH_JWT_SECRET"]))
-    admin = {"Authorization": f"Bearer {codec.mint(Principal('admin', 'admin-1', 'Admin Admin'))}"}
-    order = OrderRegisteredV1(
-        event_id=uuid.uuid4(),
-        occurred_at=datetime.now(UTC),
-        order_id=f"rebuild-{uuid.uuid4().hex[:8]}",
-        order_number="#70002",
-        customer=Customer(id="cust-rebuild", name="Re Build", email="rebuild@example.com"),
-    )
+    admin = admin_headers(stack)
+    order = new_order("rebuild", "#70002", "cust-rebuild", "Re Build")
     announce(stack, order)
     url = f"{stack.url('messaging')}/v1/orders/{order.order_id}"
 
@@ -182,15 +186,8 @@ def test_rebuild_from_the_event_store_switches_to_a_model_equal_to_the_live_one(
 
 
 def test_operator_cli_shows_a_threads_history_and_the_consumer_lag(stack: Stack) -> None:
-    codec = TokenCodec(AuthSettings(jwt_secret=stack.env["AUTH_JWT_SECRET"]))
-    admin = {"Authorization": f"Bearer {codec.mint(Principal('admin', 'admin-1', 'Admin Admin'))}"}
-    order = OrderRegisteredV1(
-        event_id=uuid.uuid4(),
-        occurred_at=datetime.now(UTC),
-        order_id=f"ops-{uuid.uuid4().hex[:8]}",
-        order_number="#70003",
-        customer=Customer(id="cust-ops", name="Op Erator", email="ops@example.com"),
-    )
+    admin = admin_headers(stack)
+    order = new_order("ops", "#70003", "cust-ops", "Op Erator")
     announce(stack, order)
     url = f"{stack.url('messaging')}/v1/orders/{order.order_id}/messages"
     wait_for(
