@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from ordertalk_contracts import ORDERS, ContractError, OrderRegisteredV1, parse
 from ordertalk_messaging.application import NewOrder
-from ordertalk_runtime.dead_letters import DeadLetter, send_dead_letter
+from ordertalk_runtime.dead_letters import put_aside
 from ordertalk_runtime.kafka import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -83,18 +83,8 @@ class OrdersConsumer:
         try:
             order, correlation_id = new_order_from(record.value)
         except ContractError as exc:
-            letter = DeadLetter(
-                value=record.value or b"",
-                key=record.key,
-                source_topic=record.topic,
-                source_partition=record.partition,
-                source_offset=record.offset,
-                consumer_group=self.group_id,
-                reason=exc.reason,
-            )
-            await send_dead_letter(producer, letter)
+            await put_aside(producer, record, self.group_id, exc.reason)
             self.dead_lettered += 1
-            log.warning("dead-lettered %s/%d@%d: %s", record.topic, record.partition, record.offset, exc.reason)
             return
         backoff = 0.1
         while True:

@@ -17,8 +17,8 @@ from ordertalk_projections.intake import Rejected, accept
 from ordertalk_projections.mongo_store import MongoReadModels
 from ordertalk_projections.positions import PositionWatch
 from ordertalk_projections.settings import Settings
-from ordertalk_runtime.dead_letters import DeadLetter, send_dead_letter
-from ordertalk_runtime.metrics import DEAD_LETTERS, record_consumer_lag
+from ordertalk_runtime.dead_letters import put_aside
+from ordertalk_runtime.metrics import record_consumer_lag
 from ordertalk_runtime.observability import log_handled_batch
 
 log = logging.getLogger(__name__)
@@ -170,19 +170,8 @@ class ProjectionWorker:
             return gen, result.position
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
-        letter = DeadLetter(
-            value=record.value or b"",
-            key=record.key,
-            source_topic=record.topic,
-            source_partition=record.partition,
-            source_offset=record.offset,
-            consumer_group=self.group,
-            reason=reason,
-        )
-        await send_dead_letter(self.producer, letter)
+        await put_aside(self.producer, record, self.group, reason)
         self.dead_letters += 1
-        DEAD_LETTERS.labels(self.group).inc()
-        log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
 
 
 def partition_offsets(batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> dict[TopicPartition, int]:

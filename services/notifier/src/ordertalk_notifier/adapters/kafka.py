@@ -15,9 +15,9 @@ from pymongo.errors import PyMongoError
 
 from ordertalk_contracts import ContractError, ThreadEvent, parse_thread_event
 from ordertalk_contracts.topics import THREAD_EVENTS
-from ordertalk_runtime.dead_letters import DeadLetter, send_dead_letter
+from ordertalk_runtime.dead_letters import put_aside
 from ordertalk_runtime.kafka import KafkaSettings
-from ordertalk_runtime.metrics import DEAD_LETTERS, record_consumer_lag
+from ordertalk_runtime.metrics import record_consumer_lag
 from ordertalk_runtime.observability import log_handled_batch
 
 log = logging.getLogger(__name__)
@@ -224,18 +224,7 @@ class ThreadEventConsumer:
                 delay = min(delay * 2, self.retry_max_seconds)
 
     async def _dead_letter(self, producer: AIOKafkaProducer, record: Any, reason: str) -> None:
-        log.warning("dead-lettering %s[%s]@%s: %s", record.topic, record.partition, record.offset, reason)
-        letter = DeadLetter(
-            value=record.value or b"",
-            key=record.key,
-            source_topic=record.topic,
-            source_partition=record.partition,
-            source_offset=record.offset,
-            consumer_group=self.group_id,
-            reason=reason,
-        )
-        await send_dead_letter(producer, letter)
-        DEAD_LETTERS.labels(CONSUMER).inc()
+        await put_aside(producer, record, self.group_id, reason)
 
 
 async def _put(writes: asyncio.Queue[_Write], writer: asyncio.Task[None], write: _Write) -> None:
