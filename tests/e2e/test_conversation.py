@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.e2e.stack_support import DemoOrder, System, mail_text, screenshot, wait_for
+from tests.e2e.stack_support import DemoOrder, System, mail_text, screenshot
+from tests.support.polling import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

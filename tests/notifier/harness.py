@@ -32,17 +32,6 @@ def customer_token(customer_id: str) -> str:
     return CODEC.mint(Principal("customer", customer_id, "Jane Doe", "jane@example.com"))
 
 
-def wait_until(condition: object, timeout: float, what: str, interval: float = 0.05) -> None:
-    """Poll ``condition()`` until it holds; AssertionError naming ``what`` after ``timeout`` seconds."""
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 @dataclass
 class NotifierProcess:
     """``python -m ordertalk_notifier serve`` on a free port, configured for the given servers."""

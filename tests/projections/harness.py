@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,18 +58,6 @@ def publish(settings: KafkaSettings, events: Iterable[IntegrationEvent | tuple[s
             await producer.stop()
 
     asyncio.run(go())
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "condition") -> T:
-    """Poll ``check`` until it answers something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}; last answer: {last!r}")
 
 
 def service_env(kafka: KafkaSettings, mongo_url: str, db: str, group: str, **extra: str) -> dict[str, str]:

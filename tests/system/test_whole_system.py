@@ -6,9 +6,8 @@ import asyncio
 import re
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from tests.support.polling import wait_for
 
 from ordertalk_contracts import ORDERS, Customer, OrderRegisteredV1, dump
 from ordertalk_devstack.mailcatcher import read_mailbox
@@ -38,17 +38,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             patch.delenv(name, raising=False)
         with running_stack(tmp_path_factory.mktemp("observed"), ports) as running:
             yield running
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def announce(stack: Stack, order: OrderRegisteredV1) -> None:
@@ -111,7 +100,7 @@ def test_a_correlation_id_travels_from_the_request_to_every_service_and_metrics_
         response = httpx.post(url, json={"body": "Where is my parcel?"}, headers=headers, timeout=10)
         return response if response.status_code == 201 else None
 
-    answer = wait_for(post, "the order to be known and the message stored")
+    answer = wait_for(post, 30, "the order to be known and the message stored")
     assert isinstance(answer, httpx.Response)
     assert answer.headers["x-correlation-id"] == cid
     position = answer.json()["position"]
@@ -123,7 +112,7 @@ def test_a_correlation_id_travels_from_the_request_to_every_service_and_metrics_
     assert thread.status_code == 200
     assert thread.json()["messages"][0]["body"] == "Where is my parcel?"
     maildir = stack.var / "mail"
-    wait_for(lambda: any("#70001" in str(m["Subject"]) for m in read_mailbox(maildir)), "the store's e-mail")
+    wait_for(lambda: any("#70001" in str(m["Subject"]) for m in read_mailbox(maildir)), 30, "the store's e-mail")
 
     logs: dict[str, Path] = {name: stack.var / "log" / f"{name}.log" for name in SERVICES}
     for name, path in logs.items():
@@ -131,7 +120,7 @@ def test_a_correlation_id_travels_from_the_request_to_every_service_and_metrics_
         def logged(log: Path = path) -> bool:
             return cid in log.read_text(errors="replace")
 
-        wait_for(logged, f"the correlation id in {name}'s log")
+        wait_for(logged, 30, f"the correlation id in {name}'s log")
 
     texts = {name: httpx.get(f"{stack.url(name)}/metrics", timeout=10).text for name in SERVICES}
     route = "/v1/orders/{order_id}/messages"
@@ -155,7 +144,7 @@ def test_rebuild_from_the_event_store_switches_to_a_model_equal_to_the_live_one(
         response = httpx.post(f"{url}/messages", json={"body": body}, headers=admin, timeout=10)
         return int(response.json()["position"]) if response.status_code == 201 else None
 
-    wait_for(lambda: post("first"), "the order to be known")
+    wait_for(lambda: post("first"), 30, "the order to be known")
     post("second")
     dispute = httpx.post(f"{url}/dispute", json={"reason": "Damaged"}, headers=admin, timeout=10)
     assert dispute.status_code == 201
@@ -192,6 +181,7 @@ def test_operator_cli_shows_a_threads_history_and_the_consumer_lag(stack: Stack)
     url = f"{stack.url('messaging')}/v1/orders/{order.order_id}/messages"
     wait_for(
         lambda: httpx.post(url, json={"body": "History, please"}, headers=admin, timeout=10).status_code == 201,
+        30,
         "the order to be known",
     )
 

@@ -7,16 +7,9 @@ from collections import Counter
 import httpx
 from aiokafka import AIOKafkaConsumer
 from tests.notifier.events import ADMIN, ThreadBuilder, all_kinds
-from tests.notifier.harness import (
-    ADMIN_TOKEN,
-    NotifierProcess,
-    customer_token,
-    mails_about,
-    outbox_rows,
-    produce,
-    wait_until,
-)
+from tests.notifier.harness import ADMIN_TOKEN, NotifierProcess, customer_token, mails_about, outbox_rows, produce
 from tests.support.mail import MailCatcher
+from tests.support.polling import wait_for as wait_until
 
 from ordertalk_contracts.topics import DEAD_LETTERS
 from ordertalk_runtime.kafka import KafkaSettings

@@ -6,8 +6,9 @@ from collections import Counter
 from pathlib import Path
 
 from tests.notifier.events import ADMIN, ThreadBuilder
-from tests.notifier.harness import NotifierProcess, mails_by_order, outbox_rows, produce, wait_until
+from tests.notifier.harness import NotifierProcess, mails_by_order, outbox_rows, produce
 from tests.support.mail import MailCatcher
+from tests.support.polling import wait_for as wait_until
 
 from ordertalk_contracts import ThreadEvent
 from ordertalk_devstack.processes import port_open

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from tests.notifier.events import ADMIN, ThreadBuilder
-from tests.notifier.harness import ADMIN_TOKEN, NotifierProcess, outbox_rows, produce, wait_until
+from tests.notifier.harness import ADMIN_TOKEN, NotifierProcess, outbox_rows, produce
+from tests.support.polling import wait_for as wait_until
 
 from ordertalk_devstack.processes import free_port, python_argv
 from ordertalk_runtime.kafka import KafkaSettings

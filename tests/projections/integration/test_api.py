@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from tests.projections.harness import RunningService, publish, wait_for
+from tests.projections.harness import RunningService, publish
 from tests.projections.scripts import ADMIN, Positions, ThreadScript
+from tests.support.polling import wait_for
 
 from ordertalk_contracts import IntegrationEvent
 from ordertalk_runtime.kafka import KafkaSettings

@@ -14,8 +14,9 @@ import pymongo
 from aiokafka import AIOKafkaConsumer
 from pymongo.collection import Collection
 from pymongo.database import Database
-from tests.projections.harness import RunningService, publish, service_env, wait_for
+from tests.projections.harness import RunningService, publish, service_env
 from tests.projections.scripts import ADMIN, Positions, ThreadScript
+from tests.support.polling import wait_for
 
 from ordertalk_contracts import DEAD_LETTERS, THREAD_EVENTS, ThreadEvent
 from ordertalk_devstack.processes import ManagedProcess, python_argv
