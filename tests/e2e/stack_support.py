@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import time
+import os
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 from playwright.sync_api import Page, ViewportSize
+from tests.support.polling import wait_for
 
 from ordertalk_contracts import ORDERS, Customer, OrderRegisteredV1, dump
 from ordertalk_devstack.mailcatcher import read_mailbox
@@ -39,7 +39,10 @@ SERVICES = {
     "projections": "ordertalk_projections",
     "notifier": "ordertalk_notifier",
 }
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots go to test-artifacts/ (ignored by git); SCREENSHOT_DIR=docs/screenshots refreshes the README's.
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots")
+)
 VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 
 
@@ -54,18 +57,6 @@ def missing_services() -> list[str]:
         if not found:
             missing.append(f"{name} ({module})")
     return missing
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    """Poll ``condition`` until it returns something truthy; AssertionError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass(frozen=True)
