@@ -66,7 +66,7 @@ def raw_store_rates(path: Path) -> tuple[float, float, str]:
     """
     settings = Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=path)
     store = open_store(settings)
-    service = ThreadService(store, tables_for(store, settings))
+    service = ThreadService(store, tables_for(store, settings), threaded=False)  # in this thread: no hand-off
     admin = Caller(Participant("admin", "bench", "Bench"))
     for i in range(MANY_ORDERS):
         service.register_order(NewOrder(f"raw-{i}", f"#{i:05d}", "customer-1", "Jane", "jane@example.com"), None)

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 from tests.support.postgres import PostgresParams
 
-from ordertalk_messaging.application import Caller, NewOrder, ThreadService
+from ordertalk_messaging.application import Caller, NewOrder, ThreadService, closing_dispute, posting
 from ordertalk_messaging.bootstrap import open_store, tables_for
-from ordertalk_messaging.domain.errors import ThreadNotFound
+from ordertalk_messaging.domain.errors import DisputeConflict, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.idempotency import Answer, InFlight, PendingAnswer, run_once
+from ordertalk_messaging.idempotency import Answer, InFlight, KeyedChange, KeyGuard
 from ordertalk_messaging.settings import Settings
 from ordertalk_messaging.storage.ports import Mismatch, Replay
 from ordertalk_messaging.storage.sql import SqlTables
 from ordertalk_messaging.translation import notification_to_contract
+from ordertalk_messaging.writer import Command, WriteOutcome
 
 ADMIN = Caller(Participant("admin", "admin-1", "Admin Admin"))
 JANE = Caller(Participant("customer", "customer-1", "Jane Doe"), customer_id="customer-1")
@@ -49,6 +50,7 @@ def service_on(settings: Settings) -> ThreadService:
 def service(settings: Settings) -> Iterator[ThreadService]:
     svc = service_on(settings)
     yield svc
+    svc.close()
     svc.store.close()
 
 
@@ -125,6 +127,7 @@ def test_racing_writers_in_two_processes_worth_of_stores_lose_nothing(
         w.start()
     for w in workers:
         w.join()
+    other.close()
     other.store.close()
     assert errors == []
     history = service.history("21", ADMIN)
@@ -133,33 +136,74 @@ def test_racing_writers_in_two_processes_worth_of_stores_lose_nothing(
 
 
 def test_keyed_post_keeps_its_answer_in_the_events_commit(settings: Settings, service: ThreadService) -> None:
-    """On SQLite the answer is stored in the events' own transaction; on PostgreSQL by run_once afterwards."""
+    """On SQLite the answer is stored in the events' own transaction; on PostgreSQL in a commit after it."""
     tables = service.thread_log
     assert isinstance(tables, SqlTables)
     service.register_order(order("31"), None)
     in_flight = InFlight()
 
-    def post(pending: PendingAnswer, body: str = "hello") -> Answer:
-        pending.render = lambda out: Answer(201, f'{{"position": {out.position}, "v": {out.thread_version}}}')
-        out = service.post_message("31", ADMIN, uuid4(), body, None, pending)
-        return pending.kept or Answer(201, f'{{"position": {out.position}, "v": {out.thread_version}}}')
+    def render(out: WriteOutcome[object]) -> Answer:
+        return Answer(201, f'{{"position": {out.position}, "v": {out.thread_version}}}')
 
-    answer = run_once(tables, in_flight, "admin:a", "k1", "fp", post)
+    def keyed(key: str, body: str, answer_of: Callable[[WriteOutcome[object]], Answer]) -> KeyedChange[object]:
+        guard = KeyGuard(tables, in_flight, "admin:a", key, "fp")
+        return KeyedChange("31", ADMIN, posting(uuid4(), body, ADMIN, None), answer_of, guard)
+
+    answer = service.writer.call(keyed("k1", "hello", render))
     assert answer == Answer(201, '{"position": 2, "v": 2}')
     assert tables.lookup("admin:a", "k1", "fp") == Replay(201, answer.body)
-    assert run_once(tables, in_flight, "admin:a", "k1", "fp", post).replayed is True
+    assert service.writer.call(keyed("k1", "hello", render)).replayed is True
+    assert [n.originator_version for n in service.history("31", ADMIN)] == [1, 2]
 
-    def broken(pending: PendingAnswer) -> Answer:
-        def render(_: object) -> Answer:
-            raise RuntimeError("cannot render")
+    def broken(_: object) -> Answer:
+        raise RuntimeError("cannot render")
 
-        pending.render = render
-        service.post_message("31", ADMIN, uuid4(), "lost", None, pending)
-        return Answer(201, "{}")
-
-    if settings.event_store == "sqlite":  # the failure inside the transaction rolls the events back too
-        with pytest.raises(RuntimeError):
-            run_once(tables, in_flight, "admin:a", "k2", "fp", broken)
-        assert tables.lookup("admin:a", "k2", "fp") is None
+    with pytest.raises(RuntimeError):
+        service.writer.call(keyed("k2", "lost", broken))
+    assert tables.lookup("admin:a", "k2", "fp") is None
+    if settings.event_store == "sqlite":  # the failure inside the transaction rolled the events back too
         assert [n.originator_version for n in service.history("31", ADMIN)] == [1, 2]
         assert service.post_message("31", ADMIN, uuid4(), "after", None).thread_version == 3
+    assert in_flight.enter("admin:a", "k2")  # the key was given back
+
+
+def test_changes_queued_together_share_a_commit_and_fail_alone(service: ThreadService) -> None:
+    """A batch of changes is saved in one commit; a refused change, or one that breaks its commit, fails alone."""
+    for n in ("41", "42"):
+        service.register_order(order(n), None)
+    commits: list[int] = []
+    original = service.store.recorder.insert_events
+
+    def counting(*args: object, **kwargs: object) -> object:
+        commits.append(1)
+        return original(*args, **kwargs)
+
+    service.store.recorder.insert_events = counting  # type: ignore[method-assign]
+    posts = [Command("41" if i % 2 else "42", ADMIN, posting(uuid4(), f"m{i}", ADMIN, None)) for i in range(40)]
+    refused = Command("42", ADMIN, closing_dispute(ADMIN, None))  # no dispute is open: 409, alone
+    unknown = Command("49", ADMIN, posting(uuid4(), "x", ADMIN, None))
+    changes: list[Command[object]] = [*posts[:20], refused, unknown, *posts[20:]]
+    futures = [service.writer.submit(c) for c in changes]
+    outcomes = [f.result() for f in futures if f.exception() is None]
+    assert isinstance(refused.future.exception(), DisputeConflict)
+    assert isinstance(unknown.future.exception(), ThreadNotFound)
+    assert len(outcomes) == 40 and len(commits) < 40  # group commit: fewer commits than posts
+    for thread in ("41", "42"):  # each thread's posts are stored in the order they were queued
+        positions = [o.position for o in outcomes if o.order_id == thread]
+        assert positions == sorted(positions) and len(set(positions)) == 20
+    assert [n.originator_version for n in service.history("41", ADMIN)] == list(range(1, 22))
+    assert [n.originator_version for n in service.history("42", ADMIN)] == list(range(1, 22))
+
+    class BreaksItsCommit(Command[object]):
+        def in_transaction(self, cursor: object, outcome: WriteOutcome[object]) -> None:
+            raise RuntimeError("cannot keep")
+
+    bad = BreaksItsCommit("41", ADMIN, posting(uuid4(), "bad", ADMIN, None))
+    good = [Command("41", ADMIN, posting(uuid4(), f"g{i}", ADMIN, None)) for i in range(5)]
+    futures = [service.writer.submit(c) for c in [*good[:2], bad, *good[2:]]]
+    for f in futures:
+        f.exception()
+    if service.store.recorder.__class__.__name__.startswith("SQLite"):  # only SQLite runs in-transaction work
+        assert isinstance(bad.future.exception(), RuntimeError)
+        assert len(service.history("41", ADMIN)) == 21 + 5
+    assert all(g.future.exception() is None for g in good)

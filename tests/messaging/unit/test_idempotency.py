@@ -8,7 +8,7 @@ from ordertalk_messaging.idempotency import (
     Answer,
     InFlight,
     KeyRejected,
-    PendingAnswer,
+    KeyGuard,
     check_key,
     fingerprint,
     message_id_for,
@@ -20,13 +20,13 @@ from ordertalk_messaging.storage.memory import MemoryIdempotencyStore
 def test_retry_answers_first_answer_and_runs_once() -> None:
     store, flight, calls = MemoryIdempotencyStore(), InFlight(), []
 
-    def work(_: PendingAnswer) -> Answer:
+    def work() -> Answer:
         calls.append(1)
         return Answer(201, f'{{"n": {len(calls)}}}')
 
     fp = fingerprint("POST", "/x", {"body": "a"})
-    first = run_once(store, flight, "admin:a", "k", fp, work)
-    again = run_once(store, flight, "admin:a", "k", fp, work)
+    first = run_once(KeyGuard(store, flight, "admin:a", "k", fp), work)
+    again = run_once(KeyGuard(store, flight, "admin:a", "k", fp), work)
     assert (again.status, again.body, again.replayed) == (first.status, first.body, True)
     assert calls == [1]
 
@@ -34,28 +34,28 @@ def test_retry_answers_first_answer_and_runs_once() -> None:
 def test_same_key_other_request_is_refused() -> None:
     store, flight = MemoryIdempotencyStore(), InFlight()
 
-    def work(_: PendingAnswer) -> Answer:
+    def work() -> Answer:
         return Answer(201, "{}")
 
-    run_once(store, flight, "s", "k", fingerprint("POST", "/x", {"body": "a"}), work)
+    run_once(KeyGuard(store, flight, "s", "k", fingerprint("POST", "/x", {"body": "a"})), work)
     with pytest.raises(KeyRejected) as info:
-        run_once(store, flight, "s", "k", fingerprint("POST", "/x", {"body": "b"}), work)
+        run_once(KeyGuard(store, flight, "s", "k", fingerprint("POST", "/x", {"body": "b"})), work)
     assert info.value.status == 422
 
 
 def test_failure_stores_nothing() -> None:
     store, flight = MemoryIdempotencyStore(), InFlight()
 
-    def fail(_: PendingAnswer) -> Answer:
+    def fail() -> Answer:
         raise RuntimeError("boom")
 
-    def work(_: PendingAnswer) -> Answer:
+    def work() -> Answer:
         return Answer(200, "{}")
 
     fp = fingerprint("POST", "/x", {})
     with pytest.raises(RuntimeError):
-        run_once(store, flight, "s", "k", fp, fail)
-    assert (run_once(store, flight, "s", "k", fp, work)).replayed is False
+        run_once(KeyGuard(store, flight, "s", "k", fp), fail)
+    assert (run_once(KeyGuard(store, flight, "s", "k", fp), work)).replayed is False
 
 
 def test_concurrent_duplicate_is_refused_and_another_writers_answer_wins() -> None:
@@ -63,14 +63,14 @@ def test_concurrent_duplicate_is_refused_and_another_writers_answer_wins() -> No
     fp = fingerprint("POST", "/x", {})
     inner: list[int] = []
 
-    def work(_: PendingAnswer) -> Answer:
+    def work() -> Answer:
         with pytest.raises(KeyRejected) as info:  # the same key again while the first is executing
-            run_once(store, flight, "s", "k", fp, lambda _: Answer(200, "{}"))
+            run_once(KeyGuard(store, flight, "s", "k", fp), lambda: Answer(200, "{}"))
         inner.append(info.value.status)
         store.record("s", "k", fp, 201, '{"first": true}')  # another process stored its answer meanwhile
         return Answer(201, '{"first": false}')
 
-    answer = run_once(store, flight, "s", "k", fp, work)
+    answer = run_once(KeyGuard(store, flight, "s", "k", fp), work)
     assert inner == [409]
     assert (answer.body, answer.replayed) == ('{"first": true}', True)
 

@@ -1,14 +1,11 @@
-"""Use cases of the write side: load a thread, let it decide, save, retry on a version conflict."""
+"""Use cases of the write side: commands go to the single writer; queries read the store."""
 
 from __future__ import annotations
 
-import contextlib
-import random
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -18,9 +15,12 @@ from eventsourcing.utils import get_topic
 from ordertalk_messaging.domain.errors import ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant, ParticipantAsDict
 from ordertalk_messaging.domain.thread import OrderThread, PostedMessage, thread_id_for
-from ordertalk_messaging.storage.ports import IN_TRANSACTION, InTransaction, ThreadLog
+from ordertalk_messaging.storage.ports import ThreadLog
+from ordertalk_messaging.writer import Change, Command, ConcurrencyExhausted, Decide, WriteOutcome, Writer
 
-T = TypeVar("T")
+__all__ = ["Caller", "ConcurrencyExhausted", "MessagingStore", "NewOrder", "ThreadService", "WriteOutcome"]
+
+R = TypeVar("R")
 STARTED_TOPIC = get_topic(OrderThread.Started)  # type: ignore[attr-defined]
 
 
@@ -48,33 +48,6 @@ class Caller:
 
 
 @dataclass(frozen=True, slots=True)
-class WriteOutcome(Generic[T]):
-    """A command's result: the thread's version after it and the global position of its last event."""
-
-    order_id: str
-    thread_id: UUID
-    thread_version: int
-    position: int
-    value: T
-
-
-class InSave(Protocol):
-    """Work a command does inside its save's transaction (e.g. keep the idempotency answer in the same commit).
-
-    Called only by stores whose recorder supports it (SQLite); with another store ``write`` is never
-    called and the caller does the work in its own commit.
-    """
-
-    def write(self, cursor: Any, outcome: WriteOutcome[Any]) -> None:
-        """Called with the transaction's cursor and the outcome the command will answer, before the commit."""
-        ...
-
-    def rolled_back(self) -> None:
-        """The save failed after ``write`` may have been called: what it wrote is gone."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
 class NewOrder:
     """An order announced by the shop."""
 
@@ -85,28 +58,63 @@ class NewOrder:
     customer_email: str
 
 
+def posting(message_id: UUID, body: str, caller: Caller, correlation_id: str | None) -> Decide[PostedMessage]:
+    """Post a message (a message id seen before answers the first post)."""
+    return lambda t: t.post_message(message_id, body, caller.participant, correlation_id)
+
+
+def opening_dispute(reason: str, caller: Caller, correlation_id: str | None) -> Decide[int]:
+    """Open a dispute; the value is its number."""
+    return lambda t: t.open_dispute_with(reason, caller.participant, correlation_id)
+
+
+def closing_dispute(caller: Caller, correlation_id: str | None) -> Decide[int]:
+    """Close the open dispute; the value is its number."""
+    return lambda t: t.close_dispute(caller.participant, correlation_id)
+
+
+def marking_read(caller: Caller, correlation_id: str | None) -> Decide[int]:
+    """Mark the thread read for the caller's party; the value is the new read position."""
+    return lambda t: t.mark_read(caller.participant, correlation_id)
+
+
+def marking_unread(caller: Caller, correlation_id: str | None) -> Decide[int]:
+    """Mark the other side's latest message unread for the caller's party; the value is the read position."""
+    return lambda t: t.mark_unread(caller.participant, correlation_id)
+
+
 class ThreadService:
-    """One method per use case; safe to call from many threads at once."""
+    """One method per use case; safe to call from many threads at once.
+
+    Commands are decided and saved by one ``Writer`` (group commit, in its own thread when
+    ``threaded``; otherwise in the calling thread, one command per commit).
+    """
 
     def __init__(
         self,
         store: MessagingStore,
         thread_log: ThreadLog,
         on_saved: Callable[[], None] = lambda: None,
-        max_attempts: int = 50,
+        *,
+        threaded: bool = True,
+        max_batch: int = 256,
     ) -> None:
         self.store = store
         self.thread_log = thread_log
         self.on_saved = on_saved
-        self.max_attempts = max_attempts
-        self._stripes = [threading.Lock() for _ in range(64)]
+        self.writer = Writer(store, self.last_position, on_saved, threaded=threaded, max_batch=max_batch)
+        self._registering = threading.Lock()
+
+    def close(self) -> None:
+        """Answer the queued commands and stop the writer."""
+        self.writer.close()
 
     # --- orders -------------------------------------------------------------------------------
 
     def register_order(self, order: NewOrder, correlation_id: str | None) -> bool:
         """Start the order's thread; False (nothing stored) if the order is known already."""
         thread_id = thread_id_for(order.order_id)
-        with self._lock_for(thread_id):
+        with self._registering:
             if thread_id in self.store.repository:
                 return False
             thread = OrderThread(
@@ -124,47 +132,40 @@ class ThreadService:
         self.on_saved()
         return True
 
-    # --- commands -----------------------------------------------------------------------------
+    # --- commands (blocking; async callers submit Changes with ``apply``) -----------------------
+
+    async def apply(self, change: Change[Any, R]) -> R:
+        """Run a change through the writer and await its answer."""
+        return await self.writer.run(change)
 
     def post_message(
-        self,
-        order_id: str,
-        caller: Caller,
-        message_id: UUID,
-        body: str,
-        correlation_id: str | None,
-        in_save: InSave | None = None,
+        self, order_id: str, caller: Caller, message_id: UUID, body: str, correlation_id: str | None
     ) -> WriteOutcome[PostedMessage]:
         """Post a message (a message id seen before answers the first post)."""
-        return self._change(
-            order_id, caller, lambda t: t.post_message(message_id, body, caller.participant, correlation_id), in_save
-        )
+        return self.writer.call(Command(order_id, caller, posting(message_id, body, caller, correlation_id)))
 
-    def open_dispute(
-        self, order_id: str, caller: Caller, reason: str, correlation_id: str | None, in_save: InSave | None = None
-    ) -> WriteOutcome[int]:
+    def open_dispute(self, order_id: str, caller: Caller, reason: str, correlation_id: str | None) -> WriteOutcome[int]:
         """Open a dispute; the value is its number."""
-        return self._change(
-            order_id, caller, lambda t: t.open_dispute_with(reason, caller.participant, correlation_id), in_save
-        )
+        return self.writer.call(Command(order_id, caller, opening_dispute(reason, caller, correlation_id)))
 
-    def close_dispute(
-        self, order_id: str, caller: Caller, correlation_id: str | None, in_save: InSave | None = None
-    ) -> WriteOutcome[int]:
+    def close_dispute(self, order_id: str, caller: Caller, correlation_id: str | None) -> WriteOutcome[int]:
         """Close the open dispute; the value is its number."""
-        return self._change(order_id, caller, lambda t: t.close_dispute(caller.participant, correlation_id), in_save)
+        return self.writer.call(Command(order_id, caller, closing_dispute(caller, correlation_id)))
 
-    def mark_read(
-        self, order_id: str, caller: Caller, correlation_id: str | None, in_save: InSave | None = None
-    ) -> WriteOutcome[int]:
+    def mark_read(self, order_id: str, caller: Caller, correlation_id: str | None) -> WriteOutcome[int]:
         """Mark the thread read for the caller's party; the value is the new read position."""
-        return self._change(order_id, caller, lambda t: t.mark_read(caller.participant, correlation_id), in_save)
+        return self.writer.call(Command(order_id, caller, marking_read(caller, correlation_id)))
 
-    def mark_unread(
-        self, order_id: str, caller: Caller, correlation_id: str | None, in_save: InSave | None = None
-    ) -> WriteOutcome[int]:
+    def mark_unread(self, order_id: str, caller: Caller, correlation_id: str | None) -> WriteOutcome[int]:
         """Mark the other side's latest message unread for the caller's party."""
-        return self._change(order_id, caller, lambda t: t.mark_unread(caller.participant, correlation_id), in_save)
+        return self.writer.call(Command(order_id, caller, marking_unread(caller, correlation_id)))
+
+    def mark_all(
+        self, order_ids: Sequence[str], caller: Caller, correlation_id: str | None, *, unread: bool
+    ) -> list[WriteOutcome[int]]:
+        """Mark each thread read (or unread) for the caller's party; the commands share commits."""
+        decide = marking_unread(caller, correlation_id) if unread else marking_read(caller, correlation_id)
+        return self.writer.call_all([Command(order_id, caller, decide) for order_id in order_ids])
 
     # --- queries ------------------------------------------------------------------------------
 
@@ -205,17 +206,8 @@ class ThreadService:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _lock_for(self, thread_id: UUID) -> threading.Lock:
-        return self._stripes[thread_id.int % len(self._stripes)]
-
-    def _evict(self, thread_id: UUID) -> None:
-        """Drop a cached thread whose unsaved changes must not be seen again."""
-        cache = self.store.repository.cache
-        if cache is not None:
-            with contextlib.suppress(KeyError):
-                cache.get(thread_id, evict=True)
-
     def _load(self, thread_id: UUID, order_id: str, caller: Caller) -> OrderThread:
+        """The thread, for a query: only who owns it is read, which no command changes."""
         try:
             thread: object = self.store.repository.get(thread_id)
         except AggregateNotFoundError:
@@ -223,46 +215,3 @@ class ThreadService:
         if not isinstance(thread, OrderThread) or not caller.may_see(thread):
             raise ThreadNotFound(f"no order {order_id!r}")
         return thread
-
-    def _change(
-        self, order_id: str, caller: Caller, decide: Callable[[OrderThread], T], in_save: InSave | None = None
-    ) -> WriteOutcome[T]:
-        thread_id = thread_id_for(order_id)
-        for attempt in range(self.max_attempts):
-            with self._lock_for(thread_id):
-                thread = self._load(thread_id, order_id, caller)
-                value = decide(thread)
-                if not thread.pending_events:
-                    return WriteOutcome(order_id, thread_id, thread.version, self.last_position(), value)
-                extra = {} if in_save is None else {IN_TRANSACTION: _in_transaction(in_save, thread, value)}
-                try:
-                    recordings = self.store.save(thread, **extra)
-                except IntegrityError:
-                    self._evict(thread_id)  # another process wrote first: reload and decide again
-                    if in_save is not None:
-                        in_save.rolled_back()
-                except BaseException:
-                    self._evict(thread_id)
-                    if in_save is not None:
-                        in_save.rolled_back()
-                    raise
-                else:
-                    self.on_saved()
-                    position = recordings[-1].notification.id if recordings else self.last_position()
-                    return WriteOutcome(order_id, thread_id, thread.version, position, value)
-            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # back off outside the lock
-        raise ConcurrencyExhausted(f"order {order_id!r}: too many concurrent writers, try again")
-
-
-def _in_transaction(in_save: InSave, thread: OrderThread, value: Any) -> InTransaction:
-    """The recorder's in-transaction callback: the command's outcome, with the new events' last position."""
-    order_id, thread_id, version = thread.order_id, thread.id, thread.version
-
-    def write(cursor: Any, ids: Sequence[int]) -> None:
-        in_save.write(cursor, WriteOutcome(order_id, thread_id, version, ids[-1], value))
-
-    return write
-
-
-class ConcurrencyExhausted(Exception):
-    """Every attempt lost the race to another writer."""

@@ -42,7 +42,8 @@ class Components:
         return OrdersConsumer(self.settings.kafka, self.settings.orders_consumer_group, register)
 
     def close(self) -> None:
-        """Close the store's connections."""
+        """Answer the queued commands, then close the store's connections."""
+        self.service.close()
         self.store.close()
 
 
@@ -92,6 +93,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Components:
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
         record_seconds=settings.relay_record_seconds,
+        linger_seconds=settings.relay_linger_seconds,
         republish_on_start=settings.relay_republish_on_start,
     )
     service = ThreadService(store, tables, on_saved=relay.wake)

@@ -7,10 +7,16 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid5
 
 from ordertalk_messaging.storage.ports import IdempotencyStore, KeyUse, Mismatch, Replay
+from ordertalk_messaging.writer import Change, Decide, WriteOutcome
+
+if TYPE_CHECKING:
+    from ordertalk_messaging.application import Caller
+
+T = TypeVar("T")
 
 MAX_KEY_CHARS = 200
 KEY_NAMESPACE = UUID("0f4d7a52-9b3e-5c18-8e27-6a1d3c9b5f40")
@@ -72,67 +78,122 @@ class InFlight:
             self._keys.discard((scope, key))
 
 
-class PendingAnswer:
-    """The answer of a keyed write, kept in the write's own transaction when the store allows (one commit).
+class KeyGuard:
+    """One request's Idempotency-Key: replays a stored answer, refuses reuse or a concurrent duplicate, keeps answers.
 
-    The route sets ``render`` (outcome -> Answer) and passes this object to the command as its ``InSave``;
-    the recorder then calls ``write`` inside the events' transaction. If it was never called (a store
-    without that support, a write that stored nothing, a failed save), ``run_once`` records the answer in
-    a commit of its own, as before.
+    ``begin`` before the work (an Answer to replay, or None to go ahead); the answer is kept either
+    inside the work's own transaction (``keep_in``, when the store can) or by ``finish`` in a commit of
+    its own; ``end`` lets a later request with the key in.
     """
 
-    def __init__(self, store: IdempotencyStore, scope: str, key: str, request_fingerprint: str) -> None:
-        self.store, self.scope, self.key, self.fingerprint = store, scope, key, request_fingerprint
-        self.render: Callable[[Any], Answer] | None = None
+    def __init__(self, store: IdempotencyStore, in_flight: InFlight, scope: str, key: str, request_fingerprint: str):
+        self.store, self.in_flight = store, in_flight
+        self.scope, self.key, self.fingerprint = scope, key, request_fingerprint
         self.kept: Answer | None = None
         self.kept_use: KeyUse = None
+        self._entered = False
 
-    def write(self, cursor: Any, outcome: Any) -> None:
-        """Store the rendered answer with the events (called by the recorder before the commit)."""
-        if self.render is None:
-            return
-        answer = self.render(outcome)
+    def begin(self) -> Answer | None:
+        """The stored answer to replay, or None after taking the key for this request (KeyRejected if refused)."""
+        found = self.store.lookup(self.scope, self.key, self.fingerprint)
+        if isinstance(found, Replay):
+            return Answer(found.status, found.body, replayed=True)
+        if isinstance(found, Mismatch):
+            raise KeyRejected(422, "this Idempotency-Key was already used with a different request")
+        if not self.in_flight.enter(self.scope, self.key):
+            raise KeyRejected(409, "a request with this Idempotency-Key is still being processed; retry shortly")
+        self._entered = True
+        return None
+
+    def keep_in(self, cursor: Any, answer: Answer) -> None:
+        """Keep ``answer`` in the open transaction of ``cursor`` (committed, or rolled back, with the work)."""
         self.kept_use = self.store.record_in(cursor, self.scope, self.key, self.fingerprint, answer.status, answer.body)
         self.kept = answer
 
     def rolled_back(self) -> None:
-        """The transaction that held the answer was rolled back."""
+        """The transaction that held the kept answer was rolled back."""
         self.kept, self.kept_use = None, None
 
+    def finish(self, answer: Answer) -> Answer:
+        """Keep ``answer`` unless the work's transaction did; answers what a retry will be answered.
 
-def run_once(
-    store: IdempotencyStore,
-    in_flight: InFlight,
-    scope: str,
-    key: str,
-    request_fingerprint: str,
-    work: Callable[[PendingAnswer], Answer],
-) -> Answer:
-    """Execute ``work`` once per (scope, key); a success is stored and replayed to retries.
-
-    Blocking: call it in a worker thread. A stored answer is replayed without running ``work``; a
-    concurrent duplicate in this process is refused (409); a failure stores nothing, so a retry executes
-    again. ``work`` may keep the answer in its own save's transaction through the PendingAnswer it is
-    given (one commit for the events and the answer); otherwise the answer is stored in one commit after
-    the work. If another process stored an answer for the key meanwhile, that first answer is given
-    (posts are de-duplicated by message id in the thread).
-    """
-    found = store.lookup(scope, key, request_fingerprint)
-    if isinstance(found, Replay):
-        return Answer(found.status, found.body, replayed=True)
-    if isinstance(found, Mismatch):
-        raise KeyRejected(422, "this Idempotency-Key was already used with a different request")
-    if not in_flight.enter(scope, key):
-        raise KeyRejected(409, "a request with this Idempotency-Key is still being processed; retry shortly")
-    try:
-        pending = PendingAnswer(store, scope, key, request_fingerprint)
-        answer = work(pending)
-        if pending.kept is not None:
-            stored = pending.kept_use
+        If another process stored an answer for the key meanwhile, that first answer is given (posts
+        are de-duplicated by message id in the thread).
+        """
+        if self.kept is not None:
+            stored, answer = self.kept_use, self.kept
         else:
-            stored = store.record(scope, key, request_fingerprint, answer.status, answer.body)
+            stored = self.store.record(self.scope, self.key, self.fingerprint, answer.status, answer.body)
+        if isinstance(stored, Replay):
+            return Answer(stored.status, stored.body, replayed=True)
+        return answer
+
+    def end(self) -> None:
+        """Give the key back (a later request with it is answered from the store)."""
+        if self._entered:
+            self._entered = False
+            self.in_flight.leave(self.scope, self.key)
+
+
+def run_once(guard: KeyGuard, work: Callable[[], Answer]) -> Answer:
+    """Execute ``work`` once per key; a success is stored and replayed to retries, a failure stores nothing.
+
+    Blocking: call it in a worker thread. For commands on one thread use ``KeyedChange``, which keeps
+    the answer in the events' own commit.
+    """
+    replay = guard.begin()
+    if replay is not None:
+        return replay
+    try:
+        return guard.finish(work())
     finally:
-        in_flight.leave(scope, key)
-    if isinstance(stored, Replay):
-        return Answer(stored.status, stored.body, replayed=True)
-    return answer
+        guard.end()
+
+
+class AnsweredChange(Change[T, Answer]):
+    """A change on one thread answered as HTTP: ``render`` turns its outcome into status and JSON."""
+
+    def __init__(
+        self, order_id: str, caller: Caller, decide: Decide[T], render: Callable[[WriteOutcome[T]], Answer]
+    ) -> None:
+        super().__init__(order_id, caller, decide)
+        self.render = render
+
+    def result(self, outcome: WriteOutcome[T]) -> Answer:
+        """The rendered outcome."""
+        return self.render(outcome)
+
+
+class KeyedChange(AnsweredChange[T]):
+    """An AnsweredChange under an Idempotency-Key: its answer is kept in the events' own commit when the store can."""
+
+    def __init__(
+        self,
+        order_id: str,
+        caller: Caller,
+        decide: Decide[T],
+        render: Callable[[WriteOutcome[T]], Answer],
+        guard: KeyGuard,
+    ) -> None:
+        super().__init__(order_id, caller, decide, render)
+        self.guard = guard
+
+    def begin(self) -> Answer | None:
+        """A stored answer to replay, or None to decide (KeyRejected if the key is refused)."""
+        return self.guard.begin()
+
+    def in_transaction(self, cursor: Any, outcome: WriteOutcome[T]) -> None:
+        """Keep the answer with the events."""
+        self.guard.keep_in(cursor, self.render(outcome))
+
+    def rolled_back(self) -> None:
+        """The kept answer is gone with the events."""
+        self.guard.rolled_back()
+
+    def result(self, outcome: WriteOutcome[T]) -> Answer:
+        """The kept answer (or the rendered one, kept now in a commit of its own)."""
+        return self.guard.finish(self.guard.kept or self.render(outcome))
+
+    def end(self) -> None:
+        """Let a later request with the key in."""
+        self.guard.end()

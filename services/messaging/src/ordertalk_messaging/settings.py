@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     relay_enabled: bool = Field(default=True, alias="RELAY_ENABLED", description="Run the relay inside serve.")
     relay_republish_on_start: bool = Field(default=False, alias="RELAY_REPUBLISH_ON_START")
     relay_poll_seconds: float = Field(default=1.0, gt=0, alias="RELAY_POLL_SECONDS")
+    relay_linger_seconds: float = Field(default=0.005, ge=0, le=0.04, alias="RELAY_LINGER_SECONDS")
     relay_record_seconds: float = Field(default=0.5, ge=0, alias="RELAY_RECORD_SECONDS")
     relay_batch_size: int = Field(default=500, ge=1, alias="RELAY_BATCH_SIZE")
     orders_consumer_enabled: bool = Field(default=True, alias="ORDERS_CONSUMER_ENABLED")

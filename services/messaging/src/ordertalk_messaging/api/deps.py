@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -19,12 +19,14 @@ from ordertalk_messaging.domain.errors import DisputeConflict, DomainError, Inva
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.idempotency import InFlight
 from ordertalk_messaging.storage.ports import IdempotencyStore
+from ordertalk_messaging.writer import Change
 from ordertalk_runtime.auth import Principal, TokenCodec, current_admin, principal_from_request
 from ordertalk_runtime.problems import Problem
 
 T = TypeVar("T")
+R = TypeVar("R")
 CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
-API_WORKERS = 16  # writes serialise on the store's writer lock anyway; more threads only add GIL contention
+API_WORKERS = 8  # queries and bulk writes (commands on one thread go to the service's writer thread)
 _workers = ThreadPoolExecutor(max_workers=API_WORKERS, thread_name_prefix="messaging-api")
 
 
@@ -142,6 +144,16 @@ async def in_worker(fn: Callable[[], T]) -> T:
     context = contextvars.copy_context()
     try:
         return await asyncio.get_running_loop().run_in_executor(_workers, context.run, fn)
+    except DomainError as exc:
+        raise problem_for(exc) from None
+    except ConcurrencyExhausted as exc:
+        raise Problem(503, "Busy", str(exc), headers={"Retry-After": "1"}) from None
+
+
+async def applied(service: ThreadService, change: Change[Any, R]) -> R:
+    """The answer of a command on one thread from the service's writer, domain errors as problems."""
+    try:
+        return await service.apply(change)
     except DomainError as exc:
         raise problem_for(exc) from None
     except ConcurrencyExhausted as exc:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from ordertalk_messaging.api.deps import (
     CurrentAdmin,
     CurrentPrincipal,
+    applied,
     caller_of,
     correlation_id,
     idempotency_of,
@@ -32,18 +33,28 @@ from ordertalk_messaging.api.schemas import (
     ReadWriteResult,
     SelectionIn,
 )
-from ordertalk_messaging.application import InSave, WriteOutcome
+from ordertalk_messaging.application import (
+    WriteOutcome,
+    closing_dispute,
+    marking_read,
+    marking_unread,
+    opening_dispute,
+    posting,
+)
 from ordertalk_messaging.domain.thread import PostedMessage
 from ordertalk_messaging.idempotency import (
     Answer,
+    AnsweredChange,
+    KeyedChange,
+    KeyGuard,
     KeyRejected,
-    PendingAnswer,
     check_key,
     fingerprint,
     message_id_for,
     run_once,
 )
 from ordertalk_messaging.translation import notification_to_contract
+from ordertalk_messaging.writer import Decide
 from ordertalk_runtime.auth import Principal
 from ordertalk_runtime.problems import Problem
 
@@ -62,22 +73,18 @@ def _base(outcome: WriteOutcome[Any]) -> dict[str, Any]:
     }
 
 
-async def _write(
-    request: Request, principal: Principal, payload: Any, work: Callable[[PendingAnswer | None], Answer]
-) -> Response:
-    """Run a write (blocking ``work``) in one worker thread, once per Idempotency-Key when one is given."""
+async def _write(request: Request, principal: Principal, payload: Any, work: Callable[[], Answer]) -> Response:
+    """Run a write touching several threads (blocking ``work``) in a worker thread, once per Idempotency-Key."""
     key = request.headers.get("idempotency-key")
     try:
         if key is None:
-            answer = await in_worker(lambda: work(None))
+            answer = await in_worker(work)
         else:
-            checked, print_ = check_key(key), fingerprint(request.method, request.scope["path"], payload)
-            store, in_flight, scope = idempotency_of(request), in_flight_of(request), scope_of(principal)
-            answer = await in_worker(lambda: run_once(store, in_flight, scope, checked, print_, work))
+            guard = _guard(request, principal, key, payload)
+            answer = await in_worker(lambda: run_once(guard, work))
     except KeyRejected as exc:
         raise Problem(exc.status, "Idempotency-Key refused", exc.detail) from None
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(answer.body, status_code=answer.status, media_type="application/json", headers=headers)
+    return _response(answer)
 
 
 async def _write_one(
@@ -85,23 +92,36 @@ async def _write_one(
     principal: Principal,
     payload: Any,
     status: int,
-    command: Callable[[InSave | None], WriteOutcome[T]],
+    order_id: str,
+    decide: Decide[T],
     render: Callable[[WriteOutcome[T]], BaseModel],
 ) -> Response:
-    """A command on one thread: a keyed one keeps its answer in the events' own commit when the store can."""
+    """A command on one thread, through the writer; a keyed one keeps its answer in the events' own commit."""
 
     def answer_of(outcome: WriteOutcome[T]) -> Answer:
         return Answer(status, render(outcome).model_dump_json())
 
-    def work(pending: PendingAnswer | None) -> Answer:
-        if pending is not None:
-            pending.render = answer_of
-        outcome = command(pending)
-        if pending is not None and pending.kept is not None:
-            return pending.kept
-        return answer_of(outcome)
+    key = request.headers.get("idempotency-key")
+    caller = caller_of(principal)
+    try:
+        if key is None:
+            change: AnsweredChange[T] = AnsweredChange(order_id, caller, decide, answer_of)
+        else:
+            change = KeyedChange(order_id, caller, decide, answer_of, _guard(request, principal, key, payload))
+        answer = await applied(service_of(request), change)
+    except KeyRejected as exc:
+        raise Problem(exc.status, "Idempotency-Key refused", exc.detail) from None
+    return _response(answer)
 
-    return await _write(request, principal, payload, work)
+
+def _guard(request: Request, principal: Principal, key: str, payload: Any) -> KeyGuard:
+    checked, print_ = check_key(key), fingerprint(request.method, request.scope["path"], payload)
+    return KeyGuard(idempotency_of(request), in_flight_of(request), scope_of(principal), checked, print_)
+
+
+def _response(answer: Answer) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body, status_code=answer.status, media_type="application/json", headers=headers)
 
 
 def _dispute_result(out: WriteOutcome[int]) -> BaseModel:
@@ -123,15 +143,12 @@ async def post_message(
     """Post a message to the order's thread (it moves the author's read position to it)."""
     key = request.headers.get("idempotency-key")
     message_id = body.message_id or (message_id_for(scope_of(principal), key) if key else uuid.uuid4())
-    service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
-
-    def command(in_save: InSave | None) -> WriteOutcome[PostedMessage]:
-        return service.post_message(order_id, caller, message_id, body.body, cid, in_save)
+    decide = posting(message_id, body.body, caller_of(principal), correlation_id(request))
 
     def render(out: WriteOutcome[PostedMessage]) -> BaseModel:
         return MessageWriteResult(**_base(out), message_id=out.value.message_id, seq=out.value.seq)
 
-    return await _write_one(request, principal, _payload(body), 201, command, render)
+    return await _write_one(request, principal, _payload(body), 201, order_id, decide, render)
 
 
 @router.post(
@@ -144,12 +161,8 @@ async def open_dispute(
     order_id: OrderId, body: OpenDisputeIn, request: Request, principal: CurrentPrincipal
 ) -> Response:
     """Open a dispute with a reason."""
-    service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
-
-    def command(in_save: InSave | None) -> WriteOutcome[int]:
-        return service.open_dispute(order_id, caller, body.reason, cid, in_save)
-
-    return await _write_one(request, principal, _payload(body), 201, command, _dispute_result)
+    decide = opening_dispute(body.reason, caller_of(principal), correlation_id(request))
+    return await _write_one(request, principal, _payload(body), 201, order_id, decide, _dispute_result)
 
 
 @router.post(
@@ -161,12 +174,8 @@ async def close_dispute(
     order_id: OrderId, request: Request, principal: CurrentPrincipal, body: EmptyIn | None = None
 ) -> Response:
     """Close the open dispute."""
-    service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
-
-    def command(in_save: InSave | None) -> WriteOutcome[int]:
-        return service.close_dispute(order_id, caller, cid, in_save)
-
-    return await _write_one(request, principal, _payload(body), 200, command, _dispute_result)
+    decide = closing_dispute(caller_of(principal), correlation_id(request))
+    return await _write_one(request, principal, _payload(body), 200, order_id, decide, _dispute_result)
 
 
 @router.post("/orders/{order_id}/read", response_model=ReadWriteResult, responses=NOT_FOUND)
@@ -174,12 +183,8 @@ async def mark_read(
     order_id: OrderId, request: Request, principal: CurrentPrincipal, body: EmptyIn | None = None
 ) -> Response:
     """Mark the thread read for the caller's party."""
-    service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
-
-    def command(in_save: InSave | None) -> WriteOutcome[int]:
-        return service.mark_read(order_id, caller, cid, in_save)
-
-    return await _write_one(request, principal, _payload(body), 200, command, _read_result)
+    decide = marking_read(caller_of(principal), correlation_id(request))
+    return await _write_one(request, principal, _payload(body), 200, order_id, decide, _read_result)
 
 
 @router.post("/orders/{order_id}/unread", response_model=ReadWriteResult, responses=NOT_FOUND)
@@ -187,12 +192,8 @@ async def mark_unread(
     order_id: OrderId, request: Request, principal: CurrentPrincipal, body: EmptyIn | None = None
 ) -> Response:
     """Make the other side's latest message unread again for the caller's party."""
-    service, caller, cid = service_of(request), caller_of(principal), correlation_id(request)
-
-    def command(in_save: InSave | None) -> WriteOutcome[int]:
-        return service.mark_unread(order_id, caller, cid, in_save)
-
-    return await _write_one(request, principal, _payload(body), 200, command, _read_result)
+    decide = marking_unread(caller_of(principal), correlation_id(request))
+    return await _write_one(request, principal, _payload(body), 200, order_id, decide, _read_result)
 
 
 async def _bulk(request: Request, principal: Principal, body: SelectionIn, unread: bool) -> Response:
@@ -204,15 +205,12 @@ async def _bulk(request: Request, principal: Principal, body: SelectionIn, unrea
             service.check_visible(order_ids, caller)
         else:
             order_ids = service.visible_order_ids(caller)
-        act = service.mark_unread if unread else service.mark_read
-        results = []
-        for order_id in order_ids:
-            out = act(order_id, caller, cid)
-            results.append(ReadWriteResult(**_base(out), read_up_to=out.value))
+        outcomes = service.mark_all(order_ids, caller, cid, unread=unread)
+        results = [ReadWriteResult(**_base(out), read_up_to=out.value) for out in outcomes]
         position = max((r.position for r in results), default=service.last_position())
         return BulkWriteResult(results=results, position=position)
 
-    return await _write(request, principal, _payload(body), lambda _: Answer(200, run().model_dump_json()))
+    return await _write(request, principal, _payload(body), lambda: Answer(200, run().model_dump_json()))
 
 
 @router.post("/threads/read", response_model=BulkWriteResult, responses=NOT_FOUND)
