@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 from uuid import uuid4
 
@@ -14,7 +15,7 @@ from ordertalk_messaging.application import Caller, NewOrder, ThreadService, clo
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.errors import DisputeConflict, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.idempotency import Answer, InFlight, KeyedChange, KeyGuard
+from ordertalk_messaging.idempotency import Answer, InFlight, KeyedChange, KeyGuard, KeyRejected
 from ordertalk_messaging.settings import Settings
 from ordertalk_messaging.storage.ports import Mismatch, Replay
 from ordertalk_messaging.storage.sql import SqlTables
@@ -136,7 +137,7 @@ def test_racing_writers_in_two_processes_worth_of_stores_lose_nothing(
 
 
 def test_keyed_post_keeps_its_answer_in_the_events_commit(settings: Settings, service: ThreadService) -> None:
-    """On SQLite the answer is stored in the events' own transaction; on PostgreSQL in a commit after it."""
+    """The answer is stored in the events' own transaction, on SQLite and on PostgreSQL."""
     tables = service.thread_log
     assert isinstance(tables, SqlTables)
     service.register_order(order("31"), None)
@@ -161,9 +162,8 @@ def test_keyed_post_keeps_its_answer_in_the_events_commit(settings: Settings, se
     with pytest.raises(RuntimeError):
         service.writer.call(keyed("k2", "lost", broken))
     assert tables.lookup("admin:a", "k2", "fp") is None
-    if settings.event_store == "sqlite":  # the failure inside the transaction rolled the events back too
-        assert [n.originator_version for n in service.history("31", ADMIN)] == [1, 2]
-        assert service.post_message("31", ADMIN, uuid4(), "after", None).thread_version == 3
+    assert [n.originator_version for n in service.history("31", ADMIN)] == [1, 2]  # rolled back with it
+    assert service.post_message("31", ADMIN, uuid4(), "after", None).thread_version == 3
     assert in_flight.enter("admin:a", "k2")  # the key was given back
 
 
@@ -174,7 +174,7 @@ def test_changes_queued_together_share_a_commit_and_fail_alone(service: ThreadSe
     commits: list[int] = []
     original = service.store.recorder.insert_events
 
-    def counting(*args: object, **kwargs: object) -> object:
+    def counting(*args: Any, **kwargs: Any) -> Any:
         commits.append(1)
         return original(*args, **kwargs)
 
@@ -182,7 +182,7 @@ def test_changes_queued_together_share_a_commit_and_fail_alone(service: ThreadSe
     posts = [Command("41" if i % 2 else "42", ADMIN, posting(uuid4(), f"m{i}", ADMIN, None)) for i in range(40)]
     refused = Command("42", ADMIN, closing_dispute(ADMIN, None))  # no dispute is open: 409, alone
     unknown = Command("49", ADMIN, posting(uuid4(), "x", ADMIN, None))
-    changes: list[Command[object]] = [*posts[:20], refused, unknown, *posts[20:]]
+    changes: list[Command[Any]] = [*posts[:20], refused, unknown, *posts[20:]]
     futures = [service.writer.submit(c) for c in changes]
     outcomes = [f.result() for f in futures if f.exception() is None]
     assert isinstance(refused.future.exception(), DisputeConflict)
@@ -194,16 +194,56 @@ def test_changes_queued_together_share_a_commit_and_fail_alone(service: ThreadSe
     assert [n.originator_version for n in service.history("41", ADMIN)] == list(range(1, 22))
     assert [n.originator_version for n in service.history("42", ADMIN)] == list(range(1, 22))
 
-    class BreaksItsCommit(Command[object]):
-        def in_transaction(self, cursor: object, outcome: WriteOutcome[object]) -> None:
+    class BreaksItsCommit(Command[Any]):
+        def in_transaction(self, cursor: object, outcome: WriteOutcome[Any]) -> None:
             raise RuntimeError("cannot keep")
 
-    bad = BreaksItsCommit("41", ADMIN, posting(uuid4(), "bad", ADMIN, None))
-    good = [Command("41", ADMIN, posting(uuid4(), f"g{i}", ADMIN, None)) for i in range(5)]
+    bad: Command[Any] = BreaksItsCommit("41", ADMIN, posting(uuid4(), "bad", ADMIN, None))
+    good: list[Command[Any]] = [Command("41", ADMIN, posting(uuid4(), f"g{i}", ADMIN, None)) for i in range(5)]
     futures = [service.writer.submit(c) for c in [*good[:2], bad, *good[2:]]]
     for f in futures:
         f.exception()
-    if service.store.recorder.__class__.__name__.startswith("SQLite"):  # only SQLite runs in-transaction work
-        assert isinstance(bad.future.exception(), RuntimeError)
-        assert len(service.history("41", ADMIN)) == 21 + 5
+    assert isinstance(bad.future.exception(), RuntimeError)
+    assert len(service.history("41", ADMIN)) == 21 + 5
     assert all(g.future.exception() is None for g in good)
+
+
+def test_keys_of_a_batch_are_looked_up_together(service: ThreadService) -> None:
+    """Keyed changes queued together are looked up in one query: a used key replays, a reused one is refused."""
+    tables = service.thread_log
+    assert isinstance(tables, SqlTables)
+    service.register_order(order("51"), None)
+    tables.record("admin:a", "used", "fp", 201, '{"first": true}')
+    tables.record("admin:a", "other", "fp-x", 201, "{}")
+    assert tables.lookup_many([("admin:a", "used", "fp"), ("admin:a", "other", "fp"), ("admin:a", "new", "fp")]) == [
+        Replay(201, '{"first": true}'),
+        Mismatch(),
+        None,
+    ]
+    in_flight = InFlight()
+
+    def keyed(key: str) -> KeyedChange[object]:
+        guard = KeyGuard(tables, in_flight, "admin:a", key, "fp")
+        return KeyedChange(
+            "51", ADMIN, posting(uuid4(), key, ADMIN, None), lambda o: Answer(201, str(o.position)), guard
+        )
+
+    single_lookups: list[str] = []
+    lookup = tables.lookup
+
+    def counted(scope: str, key: str, fingerprint: str) -> object:
+        single_lookups.append(key)
+        return lookup(scope, key, fingerprint)
+
+    tables.lookup = counted  # type: ignore[method-assign,assignment]
+    changes = [keyed("used"), keyed("other"), *(keyed(f"k{i}") for i in range(10))]
+    futures = [service.writer.submit(c) for c in changes]
+    assert futures[0].result() == Answer(201, '{"first": true}', replayed=True)
+    rejected = futures[1].exception()
+    assert isinstance(rejected, KeyRejected) and rejected.status == 422
+    answers = [f.result() for f in futures[2:]]
+    assert single_lookups == []  # every key was found by the batch's one query
+    tables.lookup = lookup  # type: ignore[method-assign]
+    assert [tables.lookup("admin:a", f"k{i}", "fp") for i in range(10)] == [Replay(201, a.body) for a in answers]
+    assert len(service.history("51", ADMIN)) == 1 + 10
+    assert all(in_flight.enter("admin:a", f"k{i}") for i in range(10))  # every key was given back

@@ -7,8 +7,8 @@ import pytest
 from ordertalk_messaging.idempotency import (
     Answer,
     InFlight,
-    KeyRejected,
     KeyGuard,
+    KeyRejected,
     check_key,
     fingerprint,
     message_id_for,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid5
@@ -91,11 +91,26 @@ class KeyGuard:
         self.scope, self.key, self.fingerprint = scope, key, request_fingerprint
         self.kept: Answer | None = None
         self.kept_use: KeyUse = None
+        self.looked_up: tuple[KeyUse] | None = None  # what a batched lookup found, if one ran
         self._entered = False
+
+    @staticmethod
+    def look_up_all(guards: Sequence[KeyGuard]) -> None:
+        """Look every guard's key up in one query per store (``begin`` then uses what was found)."""
+        by_store: dict[int, list[KeyGuard]] = {}
+        for guard in guards:
+            by_store.setdefault(id(guard.store), []).append(guard)
+        for group in by_store.values():
+            found = group[0].store.lookup_many([(g.scope, g.key, g.fingerprint) for g in group])
+            for guard, use in zip(group, found, strict=True):
+                guard.looked_up = (use,)
 
     def begin(self) -> Answer | None:
         """The stored answer to replay, or None after taking the key for this request (KeyRejected if refused)."""
-        found = self.store.lookup(self.scope, self.key, self.fingerprint)
+        if self.looked_up is not None:
+            (found,) = self.looked_up
+        else:
+            found = self.store.lookup(self.scope, self.key, self.fingerprint)
         if isinstance(found, Replay):
             return Answer(found.status, found.body, replayed=True)
         if isinstance(found, Mismatch):
@@ -177,6 +192,11 @@ class KeyedChange(AnsweredChange[T]):
     ) -> None:
         super().__init__(order_id, caller, decide, render)
         self.guard = guard
+
+    @classmethod
+    def prepare(cls, changes: Sequence[Change[Any, Any]]) -> None:
+        """Look the keys of the batch up in one query."""
+        KeyGuard.look_up_all([c.guard for c in changes if isinstance(c, KeyedChange)])
 
     def begin(self) -> Answer | None:
         """A stored answer to replay, or None to decide (KeyRejected if the key is refused)."""

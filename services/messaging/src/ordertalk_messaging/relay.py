@@ -44,9 +44,10 @@ class Relay:
     A save wakes it; it then waits ``linger_seconds`` (5 ms) so the saves right behind share one
     broker round trip, as a Kafka producer's ``linger.ms`` does. The position is recorded only after
     the broker acknowledged a whole batch, so a crash or an outage re-sends from the last recorded
-    position: events may be published again (same ``event_id``), never skipped, and each order's events keep their store order. While events keep
-    coming it is recorded at most every ``record_seconds`` (each record is a commit that competes with
-    the API's writes), and always once the relay has caught up and finds nothing new.
+    position: events may be published again (same ``event_id``), never skipped, and each order's
+    events keep their store order. While events keep coming it is recorded at most every
+    ``record_seconds`` (each record is a commit that competes with the API's writes), and always
+    once the relay has caught up and finds nothing new.
     """
 
     source: NotificationSource

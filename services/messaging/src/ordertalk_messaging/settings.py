@@ -48,12 +48,17 @@ class Settings(BaseSettings):
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment of the eventsourcing Application (persistence module and its options)."""
         env = {"AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_maxsize)} if self.aggregate_cache_maxsize else {}
-        env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
-        # The service changes a cached thread only under its per-thread lock and evicts it if a save fails.
+        # Only the writer thread changes cached threads, and it evicts a thread whose save failed. A thread
+        # another process changed meanwhile is not read again before each command (no fast-forward query):
+        # its save then conflicts on the version, and the writer reloads it and decides again.
+        env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
         env["DEEPCOPY_FROM_AGGREGATE_CACHE"] = "n"
         if self.event_store == "postgres":
+            from ordertalk_messaging.storage.postgres_recorder import RECORDER_TOPIC as POSTGRES_RECORDER
+
             return env | {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER,
                 "POSTGRES_DBNAME": self.postgres_db,
                 "POSTGRES_HOST": self.postgres_host,
                 "POSTGRES_PORT": str(self.postgres_port),

@@ -59,10 +59,11 @@ class ConcurrencyExhausted(Exception):
 class Change(Generic[T, R]):
     """One command on one order's thread, decided and saved by the writer; its answer is an ``R``.
 
-    The writer calls, in its own thread: ``begin`` once (a non-None value is the answer at once and
-    nothing is decided), then ``decide`` on the thread, ``in_transaction`` inside the commit that stores
-    the events, ``rolled_back`` if that commit failed (the change may be decided again), ``result`` with
-    the outcome after the commit, and ``end`` once when the change is answered, whatever the answer.
+    The writer calls, in its own thread: ``prepare`` once for the changes of a class in a batch, then
+    for each change ``begin`` once (a non-None value is the answer at once and nothing is decided),
+    ``decide`` on the thread, ``in_transaction`` inside the commit that stores the events,
+    ``rolled_back`` if that commit failed (the change may be decided again), ``result`` with the
+    outcome after the commit, and ``end`` once when the change is answered, whatever the answer.
     """
 
     def __init__(self, order_id: str, caller: Caller, decide: Decide[T]) -> None:
@@ -71,6 +72,10 @@ class Change(Generic[T, R]):
         self.future: Future[R] = Future()
         self.waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[R]] | None = None
         self.begun = False
+
+    @classmethod
+    def prepare(cls, changes: Sequence[Change[Any, Any]]) -> None:
+        """Work done once for the changes of this class in a batch, before their ``begin`` (one query for all)."""
 
     def begin(self) -> R | None:
         """Checks before deciding; a value answers the change without deciding it."""
@@ -191,6 +196,7 @@ class Writer:
     def _run(self, batch: list[Change[Any, Any]]) -> None:
         """Answer every change of ``batch`` (each answer or failure is delivered, whatever happens)."""
         try:
+            self._prepare(batch)
             pending = [c for c in batch if self._begin(c)]
             for attempt in range(self.max_attempts):
                 if not pending:
@@ -207,6 +213,17 @@ class Writer:
                     self._fail(change, exc)
         finally:
             self._deliver(batch)
+
+    @staticmethod
+    def _prepare(batch: list[Change[Any, Any]]) -> None:
+        by_class: dict[type[Change[Any, Any]], list[Change[Any, Any]]] = {}
+        for change in batch:
+            by_class.setdefault(type(change), []).append(change)
+        for cls, changes in by_class.items():
+            try:
+                cls.prepare(changes)
+            except Exception:  # only an optimisation: each change's begin() does the work itself
+                log.warning("preparing a batch of %s failed", cls.__name__, exc_info=True)
 
     def _begin(self, change: Change[Any, Any]) -> bool:
         """Run ``begin``; False if that answered (or failed) the change."""

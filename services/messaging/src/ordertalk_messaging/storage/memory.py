@@ -24,6 +24,11 @@ class MemoryIdempotencyStore:
         with self._lock:
             return self._use(scope, key, fingerprint)
 
+    def lookup_many(self, requests: Sequence[tuple[str, str, str]]) -> list[KeyUse]:
+        """``lookup`` for each request."""
+        with self._lock:
+            return [self._use(scope, key, fingerprint) for scope, key, fingerprint in requests]
+
     def record(self, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
         """Keep the answer unless the key holds one already."""
         with self._lock:

@@ -39,6 +39,10 @@ class IdempotencyStore(Protocol):
         """What was answered before under ``key`` (read only; None if nothing)."""
         ...
 
+    def lookup_many(self, requests: Sequence[tuple[str, str, str]]) -> list[KeyUse]:
+        """``lookup`` for each (scope, key, fingerprint), in one query."""
+        ...
+
     def record(self, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
         """Keep the answer under ``key`` in one commit; None if stored, else what another writer stored first."""
         ...

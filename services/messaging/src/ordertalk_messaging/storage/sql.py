@@ -83,6 +83,18 @@ class SqlTables:
         )
         return _use(rows, fingerprint)
 
+    def lookup_many(self, requests: Sequence[tuple[str, str, str]]) -> list[KeyUse]:
+        """``lookup`` for each (scope, key, fingerprint), in one query."""
+        if not requests:
+            return []
+        pairs = ", ".join(["(?, ?)"] * len(requests))  # placeholders only: the values are parameters
+        rows = self._fetch(
+            f"SELECT scope, key, fingerprint, status, body FROM idempotency_keys WHERE (scope, key) IN (VALUES {pairs})",  # noqa: S608, E501
+            [value for scope, key, _ in requests for value in (scope, key)],
+        )
+        found = {(str(r[0]), str(r[1])): r[2:] for r in rows}
+        return [_use([found[(s, k)]] if (s, k) in found else [], fp) for s, k, fp in requests]
+
     def record(self, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
         """Store the answer in one commit, unless another request stored one first.
 
