@@ -2,13 +2,17 @@
 
 Starts its own stand-in broker and the messaging service (free ports, temporary directory) and prints
 figures; it is not a timed test. Run with ``make bench-write`` or ``.venv/bin/python bench/write.py``
-(about a minute). Phases: raw store appends (application layer, no HTTP) over many order threads and
-over one; raw broker produce; closed-loop HTTP posts (BENCH_CLIENTS clients, default 16) over many
-threads and over one, with the CPU the service and the load client spent per post; open-loop posts at
-200/s and 100/s with a bounded pool (a post that finds every slot busy is skipped and counted) and the
-relay lag. The load client shares the machine with the service, so the HTTP figures include its cost; it
-is a minimal HTTP/1.1 keep-alive client on asyncio streams (one request per connection at a time), far
-cheaper per request than a general-purpose client, and its CPU per post is printed beside the service's.
+(about 90 seconds). Once: raw broker produce, and the HTTP floor (bench/floor_app.py, the post route
+doing nothing, under the same client). Then for each store of BENCH_STORES (default
+``sqlite,postgres``; PostgreSQL in throw-away databases on the POSTGRES_* server, skipped with its
+reason when there is none): raw store appends (application layer, one command per commit, no HTTP)
+over many order threads and over one; closed-loop HTTP posts (BENCH_CLIENTS clients, default 16)
+over many threads and over one, with the CPU the service and the load client spent per post;
+open-loop posts at 200/s and 100/s with a bounded pool (a post that finds every slot busy is skipped
+and counted) and the relay lag. The load client shares the machine with the service, so the HTTP
+figures include its cost; it is a minimal HTTP/1.1 keep-alive client on asyncio streams (one request
+per connection at a time), far cheaper per request than a general-purpose client, and its CPU per post
+is printed beside the service's.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -33,7 +38,7 @@ from ordertalk_contracts import ORDERS, THREAD_EVENTS, Customer, MessagePostedV1
 from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
 from ordertalk_devstack.servers import start_kafka
-from ordertalk_messaging.application import Caller, NewOrder, ThreadService
+from ordertalk_messaging.application import Caller, MessagingStore, NewOrder, ThreadService
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.settings import Settings
@@ -58,13 +63,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def raw_store_rates(path: Path) -> tuple[float, float, str]:
+def raw_store_rates(settings: Settings) -> tuple[float, float, str]:
     """Posts per second through the application layer directly (no HTTP, no idempotency key), sequential.
 
-    Same store settings as the service (``open_store`` with default Settings): answers the rate over
-    MANY_ORDERS threads, over one thread, and the SQLite pragmas the store's connections really use.
+    Same store settings as the service (``open_store``), one command per commit in this thread (no
+    writer thread): answers the rate over MANY_ORDERS threads, over one thread, and the durability
+    settings the store's connections really use.
     """
-    settings = Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=path)
     store = open_store(settings)
     service = ThreadService(store, tables_for(store, settings), threaded=False)  # in this thread: no hand-off
     admin = Caller(Participant("admin", "bench", "Bench"))
@@ -76,13 +81,28 @@ def raw_store_rates(path: Path) -> tuple[float, float, str]:
         for i in range(RAW_STORE_POSTS):
             service.post_message(f"raw-{i % spread}", admin, uuid.uuid4(), f"message {i}", None)
         rates.append(RAW_STORE_POSTS / (time.perf_counter() - started))
-    with store.recorder.datastore.transaction(commit=False) as cur:  # type: ignore[attr-defined]
-        cur.execute("PRAGMA journal_mode")
-        journal = cur.fetchone()[0]
-        cur.execute("PRAGMA synchronous")
-        synchronous = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[cur.fetchone()[0]]
+    durability = store_durability(store, settings)
     store.close()
-    return rates[0], rates[1], f"journal_mode={journal}, synchronous={synchronous}"
+    return rates[0], rates[1], durability
+
+
+def store_durability(store: MessagingStore, settings: Settings) -> str:
+    """What a commit of ``store`` waits for: SQLite's journal and sync modes, PostgreSQL's commit settings."""
+    queries = (
+        {"journal_mode": "PRAGMA journal_mode", "synchronous": "PRAGMA synchronous"}
+        if settings.event_store == "sqlite"
+        else {"synchronous_commit": "SHOW synchronous_commit", "fsync": "SHOW fsync"}
+    )
+    found = []
+    with store.recorder.datastore.transaction(commit=False) as cur:  # type: ignore[attr-defined]
+        for name, query in queries.items():
+            cur.execute(query)
+            row = cur.fetchone()
+            value = row[0] if not isinstance(row, dict) else next(iter(row.values()))
+            if name == "synchronous":
+                value = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[value]
+            found.append(f"{name}={value}")
+    return ", ".join(found)
 
 
 async def raw_broker_rate(kafka: KafkaSettings) -> float:
@@ -416,7 +436,7 @@ def report_paced(paced: Paced) -> None:
     )
     print(f"  request p50 {ms(pct(latencies, 0.5))}  p99 {ms(pct(latencies, 0.99))}")
     if paced.skipped or failed:
-        print(f"  the service did NOT keep up with {paced.rate}/s; it sustained {paced.sustained:.0f} posts/s")
+        print(f"  NOT every due post was served: {paced.skipped} found every connection busy, {len(failed)} failed")
     if failed:
         print(f"  first failure: {failed[0]}")
     missing = len(ok) - len(paced.lags)
@@ -430,42 +450,84 @@ def report_paced(paced: Paced) -> None:
         print(f"  relay lag: no posted message reached the topic (missing {missing})")
 
 
-async def main() -> None:
-    """Run every phase and print the figures."""
-    var = Path(tempfile.mkdtemp(prefix="bench-write-"))
-    kafka_port = free_port()
-    broker = start_kafka(kafka_port, var / "log")
-    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{kafka_port}", enable_idempotence=False, topic_partitions=6)
-    service: ManagedProcess | None = None
-    bench_started = time.perf_counter()
-    bench_loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+@dataclass
+class StoreFigures:
+    """Every figure of one event store."""
+
+    label: str
+    durability: str
+    raw_many: float
+    raw_one: float
+    many: Throughput
+    one: Throughput
+    paced: list[Paced]
+    server: dict[str, str]
+
+
+class PostgresDatabases:
+    """Throw-away databases on the configured PostgreSQL server (POSTGRES_*), dropped at the end."""
+
+    def __init__(self) -> None:
+        self.base = Settings()
+        self.names: list[str] = []
+
+    def _admin(self) -> Any:
+        import psycopg
+
+        b = self.base
+        return psycopg.connect(
+            host=b.postgres_host, port=b.postgres_port, user=b.postgres_user, password=b.postgres_password,
+            dbname=b.postgres_db, autocommit=True, connect_timeout=5,
+        )  # fmt: skip
+
+    def create(self) -> Settings:
+        """A new empty database, as the service's settings."""
+        name = f"ordertalk_bench_{uuid.uuid4().hex[:12]}"
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.names.append(name)
+        return Settings(EVENT_STORE="postgres", POSTGRES_DB=name)
+
+    def drop_all(self) -> None:
+        """Drop every database this made."""
+        with self._admin() as conn:
+            for name in self.names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def ready_probe(url: str) -> Callable[[], bool]:
+    """True once ``url``/readyz answers 200."""
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{url}/readyz", timeout=0.5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return ready
+
+
+async def bench_store(
+    label: str, raw_settings: Settings, service_env: dict[str, str], kafka: KafkaSettings, var: Path
+) -> StoreFigures:
+    """Raw appends, then the service on the same kind of store: closed-loop and paced phases."""
+    raw_many, raw_one, durability = await asyncio.to_thread(raw_store_rates, raw_settings)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ) | {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "KAFKA_ENABLE_IDEMPOTENCE": "false",
+        "AUTH_JWT_SECRET": SECRET,
+        "ORDERS_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
+    }
+    for name in ("SQLITE_SYNCHRONOUS", "AGGREGATE_CACHE_MAXSIZE", "RELAY_BATCH_SIZE", "RELAY_POLL_SECONDS"):
+        env.pop(name, None)  # the service runs with its defaults, as the raw store does
+    env |= service_env
+    argv = python_argv("-m", "ordertalk_messaging", "serve", "--port", str(port), "--log-level", "warning")
+    log_name = label.split()[0].lower()
+    service = ManagedProcess(f"messaging-{log_name}", argv, var / "log" / f"messaging-{log_name}.log", env=env)
     try:
-        await ensure_topics(kafka, [*ALL_TOPICS, "bench.raw"])
-        print(f"work dir {var}", flush=True)
-        raw_many, raw_one, pragmas = await asyncio.to_thread(raw_store_rates, var / "raw.sqlite")
-        broker_rate = await raw_broker_rate(kafka)
-
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = dict(os.environ) | {
-            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "KAFKA_ENABLE_IDEMPOTENCE": "false",
-            "EVENT_STORE": "sqlite",
-            "EVENT_STORE_SQLITE_PATH": str(var / "service.sqlite"),
-            "AUTH_JWT_SECRET": SECRET,
-        }
-        for name in ("SQLITE_SYNCHRONOUS", "AGGREGATE_CACHE_MAXSIZE", "RELAY_BATCH_SIZE", "RELAY_POLL_SECONDS"):
-            env.pop(name, None)  # the service runs with its defaults, as the raw store does
-        argv = python_argv("-m", "ordertalk_messaging", "serve", "--port", str(port), "--log-level", "warning")
-        service = ManagedProcess("messaging", argv, var / "log" / "messaging.log", env=env)
-
-        def ready() -> bool:
-            try:
-                return httpx.get(f"{url}/readyz", timeout=0.5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await asyncio.to_thread(service.start, ready, 60.0)
+        await asyncio.to_thread(service.start, ready_probe(url), 60.0)
         async with httpx.AsyncClient(base_url=url, timeout=5) as setup_client:
             server = (await setup_client.get("/readyz")).json().get("server", {})
         if server != {"loop": "uvloop", "http": "httptools"}:
@@ -474,7 +536,6 @@ async def main() -> None:
         codec = TokenCodec(AuthSettings(jwt_secret=SECRET))
         headers = {"Authorization": f"Bearer {codec.mint(Principal('admin', 'bench', 'Bench Admin'))}"}
         await register_orders(url, kafka, headers, orders)
-
         service_pid = service.pid or 0
         post_headers = headers | {"Content-Type": "application/json"}
 
@@ -487,26 +548,97 @@ async def main() -> None:
         await arrivals.start()
         paced_runs = [await paced_phase(connect, orders, arrivals, rate) for rate in PACED_RATES]
         await arrivals.stop()
-
-        print()
-        print(f"service: loop={server.get('loop')} http={server.get('http')}; bench client loop={bench_loop}")
-        print(f"store: SQLite, {pragmas} (raw store and service both use open_store with default settings)")
-        print(f"raw event-store append, {MANY_ORDERS} threads (app, sequential): {raw_many:8.0f} posts/s")
-        print(f"raw event-store append, 1 thread (app, sequential):   {raw_one:8.0f} posts/s")
-        print(f"raw broker produce (aiokafka, acks=all):              {broker_rate:8.0f} records/s")
-        report_throughput(f"{MANY_ORDERS} threads:", many, raw_many)
-        report_throughput("1 thread:", one, raw_one)
-        print(f"  ratio HTTP / raw broker ({MANY_ORDERS} threads): {many.rate / broker_rate:.3f}")
-        for paced in paced_runs:
-            report_paced(paced)
-        print(
-            f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (others' work included)"
-        )
-        print(f"bench took {time.perf_counter() - bench_started:.0f}s")
     finally:
-        if service is not None:
-            service.stop()
+        service.stop()
+    return StoreFigures(label, durability, raw_many, raw_one, many, one, paced_runs, server)
+
+
+async def http_floor(var: Path) -> Throughput:
+    """The closed-loop phase against bench/floor_app.py: the framework and the load client, no work at all."""
+    port = free_port()
+    argv = python_argv(
+        "-m", "uvicorn", "floor_app:app", "--app-dir", str(Path(__file__).parent), "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    )  # fmt: skip
+    floor = ManagedProcess("http-floor", argv, var / "log" / "http-floor.log")
+    try:
+        await asyncio.to_thread(floor.start, ready_probe(f"http://127.0.0.1:{port}"), 60.0)
+        headers = {"Authorization": "Bearer floor", "Content-Type": "application/json"}
+        orders = [f"bench-{i:05d}" for i in range(MANY_ORDERS)]
+        return await throughput_phase(lambda: Connection("127.0.0.1", port, headers), orders, floor.pid or 0)
+    finally:
+        floor.stop()
+
+
+def report_store(figures: StoreFigures) -> None:
+    """Print one store's figures."""
+    print()
+    print(f"=== {figures.label}: {figures.durability}")
+    print(f"raw event-store append, {MANY_ORDERS} threads (app, sequential): {figures.raw_many:8.0f} posts/s")
+    print(f"raw event-store append, 1 thread (app, sequential):   {figures.raw_one:8.0f} posts/s")
+    report_throughput(f"{MANY_ORDERS} threads:", figures.many, figures.raw_many)
+    report_throughput("1 thread:", figures.one, figures.raw_one)
+    for paced in figures.paced:
+        report_paced(paced)
+
+
+async def main() -> None:
+    """Run every phase on each store of BENCH_STORES (default "sqlite,postgres") and print the figures."""
+    var = Path(tempfile.mkdtemp(prefix="bench-write-"))
+    kafka_port = free_port()
+    broker = start_kafka(kafka_port, var / "log")
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{kafka_port}", enable_idempotence=False, topic_partitions=6)
+    bench_started = time.perf_counter()
+    bench_loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    stores = [s.strip() for s in os.environ.get("BENCH_STORES", "sqlite,postgres").split(",") if s.strip()]
+    results: list[StoreFigures] = []
+    skipped: list[str] = []
+    postgres = PostgresDatabases()
+    try:
+        await ensure_topics(kafka, [*ALL_TOPICS, "bench.raw"])
+        print(f"work dir {var}", flush=True)
+        broker_rate = await raw_broker_rate(kafka)
+        floor = await http_floor(var)
+        for store in stores:
+            if store == "sqlite":
+                raw = Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=var / "raw.sqlite")
+                env = {"EVENT_STORE": "sqlite", "EVENT_STORE_SQLITE_PATH": str(var / "service.sqlite")}
+                results.append(await bench_store("SQLite (the local default)", raw, env, kafka, var))
+            elif store == "postgres":
+                try:
+                    raw, served = postgres.create(), postgres.create()
+                except Exception as exc:  # no server: say so and go on with the other stores
+                    skipped.append(f"PostgreSQL skipped: {type(exc).__name__}: {exc}")
+                    continue
+                env = {"EVENT_STORE": "postgres", "POSTGRES_DB": served.postgres_db}
+                results.append(await bench_store("PostgreSQL (production store)", raw, env, kafka, var))
+            else:
+                skipped.append(f"unknown store {store!r} in BENCH_STORES")
+    finally:
         broker.stop()
+        if postgres.names:
+            postgres.drop_all()
+    servers = {f"loop={r.server.get('loop')} http={r.server.get('http')}" for r in results}
+    print()
+    print(f"service: {', '.join(sorted(servers))}; bench client loop={bench_loop}")
+    print(f"raw broker produce (aiokafka, acks=all): {broker_rate:8.0f} records/s")
+    print(
+        f"HTTP floor (bench/floor_app.py: the post route doing nothing, same client): {floor.rate:8.0f} posts/s,"
+        f" CPU per post: server {ms(floor.service_cpu / max(floor.posts, 1))},"
+        f" load client {ms(floor.client_cpu / max(floor.posts, 1))}"
+    )
+    for figures in results:
+        report_store(figures)
+        print(f"  ratio HTTP / raw broker ({MANY_ORDERS} threads): {figures.many.rate / broker_rate:.3f}")
+        print(
+            f"  ratio HTTP floor / raw store: {floor.rate / figures.raw_many:.2f} (what a service that stored"
+            " nothing could reach)"
+        )
+    for line in skipped:
+        print(line)
+    print()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (others' work included)")
+    print(f"bench took {time.perf_counter() - bench_started:.0f}s")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -106,6 +106,40 @@ def test_idempotency_keys_and_relay_positions(service: ThreadService) -> None:
     tables.put("relay", 5)
     tables.put("relay", 7)
     assert tables.get("relay") == 7
+
+
+def test_answers_of_a_batch_are_kept_in_one_statement(service: ThreadService) -> None:
+    """Free keys are stored; a key holding an answer keeps it (replay or mismatch); an answerless claim is taken."""
+    tables = service.thread_log
+    assert isinstance(tables, SqlTables)
+    tables.record("admin:a", "answered", "fp", 201, '{"first": true}')
+    with tables._db.transaction(commit=True) as cur:  # a claim without an answer, left by an older version
+        cur.execute(
+            tables._d.sql(
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, claim, created_at) VALUES (?,?,?,?,?)"
+            ),
+            ["admin:a", "claimed", "old", "token", 0.0],
+        )
+    answers = [
+        ("admin:a", "free", "fp", 201, "{}"),
+        ("admin:a", "answered", "fp", 201, '{"second": true}'),
+        ("admin:a", "claimed", "fp", 200, '{"taken": true}'),
+        ("customer:b", "answered", "fp", 201, "{}"),
+        ("admin:a", "answered", "other", 201, "{}"),  # the same key twice: one row at a time
+    ]
+    with tables._db.transaction(commit=True) as cur:
+        uses = tables.record_many_in(cur, answers)
+    assert uses == [None, Replay(201, '{"first": true}'), None, None, Mismatch()]
+    assert tables.lookup("admin:a", "free", "fp") == Replay(201, "{}")
+    assert tables.lookup("admin:a", "claimed", "fp") == Replay(200, '{"taken": true}')
+    assert tables.lookup("customer:b", "answered", "fp") == Replay(201, "{}")
+    with tables._db.transaction(commit=True) as cur:
+        assert tables.record_many_in(cur, answers[:4]) == [
+            Replay(201, "{}"),
+            Replay(201, '{"first": true}'),
+            Replay(200, '{"taken": true}'),
+            Replay(201, "{}"),
+        ]
 
 
 def test_racing_writers_in_two_processes_worth_of_stores_lose_nothing(

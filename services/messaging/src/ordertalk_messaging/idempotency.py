@@ -122,8 +122,19 @@ class KeyGuard:
 
     def keep_in(self, cursor: Any, answer: Answer) -> None:
         """Keep ``answer`` in the open transaction of ``cursor`` (committed, or rolled back, with the work)."""
-        self.kept_use = self.store.record_in(cursor, self.scope, self.key, self.fingerprint, answer.status, answer.body)
-        self.kept = answer
+        KeyGuard.keep_all_in(cursor, [(self, answer)])
+
+    @staticmethod
+    def keep_all_in(cursor: Any, answers: Sequence[tuple[KeyGuard, Answer]]) -> None:
+        """``keep_in`` for each guard, one statement per store."""
+        by_store: dict[int, list[tuple[KeyGuard, Answer]]] = {}
+        for guard, answer in answers:
+            by_store.setdefault(id(guard.store), []).append((guard, answer))
+        for group in by_store.values():
+            rows = [(g.scope, g.key, g.fingerprint, a.status, a.body) for g, a in group]
+            uses = group[0][0].store.record_many_in(cursor, rows)
+            for (guard, answer), use in zip(group, uses, strict=True):
+                guard.kept_use, guard.kept = use, answer
 
     def rolled_back(self) -> None:
         """The transaction that held the kept answer was rolled back."""
@@ -205,6 +216,12 @@ class KeyedChange(AnsweredChange[T]):
     def in_transaction(self, cursor: Any, outcome: WriteOutcome[T]) -> None:
         """Keep the answer with the events."""
         self.guard.keep_in(cursor, self.render(outcome))
+
+    @classmethod
+    def in_transaction_all(cls, cursor: Any, outcomes: Sequence[tuple[Change[Any, Any], WriteOutcome[Any]]]) -> None:
+        """Keep the answers of the batch with its events, in one statement."""
+        keyed = [(c.guard, c.render(o)) for c, o in outcomes if isinstance(c, KeyedChange)]
+        KeyGuard.keep_all_in(cursor, keyed)
 
     def rolled_back(self) -> None:
         """The kept answer is gone with the events."""

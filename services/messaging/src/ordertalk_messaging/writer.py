@@ -61,7 +61,8 @@ class Change(Generic[T, R]):
 
     The writer calls, in its own thread: ``prepare`` once for the changes of a class in a batch, then
     for each change ``begin`` once (a non-None value is the answer at once and nothing is decided),
-    ``decide`` on the thread, ``in_transaction`` inside the commit that stores the events,
+    ``decide`` on the thread, ``in_transaction`` (through the class's ``in_transaction_all``) inside
+    the commit that stores the events,
     ``rolled_back`` if that commit failed (the change may be decided again), ``result`` with the
     outcome after the commit, and ``end`` once when the change is answered, whatever the answer.
     """
@@ -82,7 +83,13 @@ class Change(Generic[T, R]):
         return None
 
     def in_transaction(self, cursor: Any, outcome: WriteOutcome[T]) -> None:
-        """Write beside the events, in their transaction (stores whose recorder supports it)."""
+        """Write beside the events, in their transaction."""
+
+    @classmethod
+    def in_transaction_all(cls, cursor: Any, outcomes: Sequence[tuple[Change[Any, Any], WriteOutcome[Any]]]) -> None:
+        """``in_transaction`` for the changes of this class in a batch (a subclass may write them all at once)."""
+        for change, outcome in outcomes:
+            change.in_transaction(cursor, outcome)
 
     def rolled_back(self) -> None:
         """The transaction that held ``in_transaction``'s writes was rolled back."""
@@ -212,6 +219,9 @@ class Writer:
                 if not change.future.done():
                     self._fail(change, exc)
         finally:
+            for change in batch:
+                if not change.future.done():  # never expected: answer rather than hang the caller
+                    self._fail(change, RuntimeError("the writer left a command unanswered"))
             self._deliver(batch)
 
     @staticmethod
@@ -270,8 +280,11 @@ class Writer:
             return ids[offsets[s.thread.id] + s.first + s.count - 1] if s.count else ids[-1]
 
         def in_transaction(cursor: Any, ids: Sequence[int]) -> None:
+            by_class: dict[type[Change[Any, Any]], list[tuple[Change[Any, Any], WriteOutcome[Any]]]] = {}
             for s in staged:
-                s.change.in_transaction(cursor, self._outcome(s, position_of(s, ids)))
+                by_class.setdefault(type(s.change), []).append((s.change, self._outcome(s, position_of(s, ids))))
+            for cls, outcomes in by_class.items():
+                cls.in_transaction_all(cursor, outcomes)
 
         try:
             recordings = self.store.save(*touched, **{IN_TRANSACTION: in_transaction})

@@ -41,6 +41,10 @@ class MemoryIdempotencyStore:
         """Like ``record`` (a dict has no transaction)."""
         return self.record(scope, key, fingerprint, status, body)
 
+    def record_many_in(self, cursor: Any, answers: Sequence[tuple[str, str, str, int, str]]) -> list[KeyUse]:
+        """``record`` for each answer."""
+        return [self.record(*answer) for answer in answers]
+
     def _use(self, scope: str, key: str, fingerprint: str) -> KeyUse:
         row = self._rows.get((scope, key))
         if row is None:

@@ -51,6 +51,10 @@ class IdempotencyStore(Protocol):
         """Like ``record``, in the open transaction of ``cursor`` (committed, or rolled back, with it)."""
         ...
 
+    def record_many_in(self, cursor: Any, answers: Sequence[tuple[str, str, str, int, str]]) -> list[KeyUse]:
+        """``record_in`` for each (scope, key, fingerprint, status, body), in as few statements as it can."""
+        ...
+
 
 class PositionStore(Protocol):
     """Durable positions of readers of the event log (the relay)."""

@@ -105,21 +105,46 @@ class SqlTables:
 
     def record_in(self, cursor: Any, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
         """Like ``record``, in the open transaction of ``cursor`` (the events' own, so one commit holds both)."""
+        return self.record_many_in(cursor, [(scope, key, fingerprint, status, body)])[0]
+
+    def record_many_in(self, cursor: Any, answers: Sequence[tuple[str, str, str, int, str]]) -> list[KeyUse]:
+        """Store each answer in the open transaction of ``cursor``, unless its key holds one already.
+
+        One statement inserts every answer whose key is free (a row left without an answer by an older
+        version of the service is taken over) and answers the keys it stored; a second reads what other
+        requests stored first, only when there are such keys.
+        """
+        if len({(a[0], a[1]) for a in answers}) < len(answers):  # one statement may touch a row once
+            return [self.record_many_in(cursor, [answer])[0] for answer in answers]
+        rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(answers))  # placeholders only: values are parameters
+        now, claim = time.time(), uuid.uuid4().hex
         cursor.execute(
             self._d.sql(
-                "INSERT INTO idempotency_keys (scope, key, fingerprint, claim, created_at, status, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET "
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, claim, created_at, status, body) "  # noqa: S608
+                f"VALUES {rows} ON CONFLICT (scope, key) DO UPDATE SET "
                 "fingerprint=excluded.fingerprint, claim=excluded.claim, created_at=excluded.created_at, "
-                "status=excluded.status, body=excluded.body WHERE idempotency_keys.status IS NULL"
+                "status=excluded.status, body=excluded.body WHERE idempotency_keys.status IS NULL "
+                "RETURNING scope, key"
             ),
-            [scope, key, fingerprint, token := uuid.uuid4().hex, time.time(), status, body],
+            [v for scope, key, fp, status, body in answers for v in (scope, key, fp, claim, now, status, body)],
         )
-        cursor.execute(
-            self._d.sql("SELECT fingerprint, status, body, claim FROM idempotency_keys WHERE scope=? AND key=?"),
-            [scope, key],
-        )
-        rows = [_values(r) for r in cursor.fetchall()]
-        return None if rows and rows[0][3] == token else _use(rows, fingerprint)
+        stored = {(str(r[0]), str(r[1])) for r in map(_values, cursor.fetchall())}
+        taken = [a for a in answers if (a[0], a[1]) not in stored]
+        found: dict[tuple[str, str], tuple[Any, ...]] = {}
+        if taken:
+            pairs = ", ".join(["(?, ?)"] * len(taken))
+            cursor.execute(
+                self._d.sql(
+                    "SELECT scope, key, fingerprint, status, body FROM idempotency_keys "  # noqa: S608
+                    f"WHERE (scope, key) IN (VALUES {pairs})"
+                ),
+                [v for scope, key, *_ in taken for v in (scope, key)],
+            )
+            found = {(str(r[0]), str(r[1])): r[2:] for r in map(_values, cursor.fetchall())}
+        return [
+            None if (s, k) in stored else _use([found[(s, k)]] if (s, k) in found else [], fp)
+            for s, k, fp, _, _ in answers
+        ]
 
     # --- PositionStore ------------------------------------------------------------------------
 
