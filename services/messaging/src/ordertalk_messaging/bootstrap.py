@@ -59,7 +59,14 @@ def tables_for(store: MessagingStore, settings: Settings) -> SqlTables:
     """The side tables in the event store's own database."""
     recorder: Any = store.recorder  # SQLite or PostgreSQL recorder: both have a datastore and a table name
     if settings.event_store == "postgres":
-        dialect = Dialect("%s", recorder.events_table_name, "notification_id", "DOUBLE PRECISION", uuid_as_hex=False)
+        dialect = Dialect(
+            "%s",
+            recorder.events_table_name,
+            "notification_id",
+            "DOUBLE PRECISION",
+            uuid_as_hex=False,
+            no_commit_wait="SET LOCAL synchronous_commit TO OFF",
+        )
     else:
         dialect = Dialect("?", recorder.events_table_name, "rowid", "REAL", uuid_as_hex=True)
     tables = SqlTables(recorder.datastore, dialect)
