@@ -46,7 +46,7 @@ async def _relay_forever(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await ensure_topics(settings.kafka, ALL_TOPICS)
-        await components.relay.run(stop)
+        await asyncio.gather(*components.relay_jobs(stop))
     finally:
         components.close()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -17,6 +19,7 @@ from ordertalk_messaging.relay import NotificationSource, Relay
 from ordertalk_messaging.settings import Settings
 from ordertalk_messaging.sqlite_tuning import set_sqlite_synchronous
 from ordertalk_messaging.storage.sql import Dialect, SqlTables
+from ordertalk_messaging.store_wakeups import PostgresInsertListener
 from ordertalk_messaging.translation import notification_to_contract
 from ordertalk_runtime.auth import TokenCodec
 
@@ -40,6 +43,15 @@ class Components:
             return await anyio.to_thread.run_sync(service.register_order, order, correlation_id)
 
         return OrdersConsumer(self.settings.kafka, self.settings.orders_consumer_group, register)
+
+    def relay_jobs(self, stop: asyncio.Event) -> list[Awaitable[None]]:
+        """The relay, and on PostgreSQL what wakes it when another process saves (the API pods)."""
+        jobs: list[Awaitable[None]] = [self.relay.run(stop)]
+        if self.settings.event_store == "postgres":
+            channel: str = self.store.recorder.channel_name  # type: ignore[attr-defined]
+            listener = PostgresInsertListener(self.settings.postgres_conninfo(), channel, self.relay.wake)
+            jobs.append(listener.run(stop))
+        return jobs
 
     def close(self) -> None:
         """Answer the queued commands, then close the store's connections."""

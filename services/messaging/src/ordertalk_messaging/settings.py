@@ -41,6 +41,19 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings, exclude=True)
     auth: AuthSettings = Field(default_factory=AuthSettings, exclude=True)
 
+    def postgres_conninfo(self) -> str:
+        """A libpq connection string for the PostgreSQL event store."""
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
+            host=self.postgres_host,
+            port=self.postgres_port,
+            user=self.postgres_user,
+            password=self.postgres_password,
+            dbname=self.postgres_db,
+            connect_timeout=10,
+        )
+
     def cors_origin_list(self) -> list[str]:
         """The allowed browser origins."""
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

@@ -52,7 +52,7 @@ class Background:
         self.topics_ready = True
         jobs: list[Awaitable[None]] = []
         if settings.relay_enabled:
-            jobs.append(self.components.relay.run(self.stop))
+            jobs.extend(self.components.relay_jobs(self.stop))
         if settings.orders_consumer_enabled:
             jobs.append(self.components.orders_consumer().run(self.stop))
         await asyncio.gather(*jobs)
