@@ -14,9 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from tests.support.postgres import PostgresParams
 
 from ordertalk_contracts import ORDERS, Customer, OrderRegisteredV1, dump
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
+from ordertalk_messaging.settings import Settings
 from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec
 from ordertalk_runtime.kafka import KafkaSettings
 
@@ -32,6 +34,18 @@ def token(role: str, sub: str, name: str = "") -> str:
 def bearer(role: str, sub: str, name: str = "") -> dict[str, str]:
     """Authorization header."""
     return {"Authorization": f"Bearer {token(role, sub, name)}"}
+
+
+def postgres_settings(pg: PostgresParams) -> Settings:
+    """Messaging settings on the PostgreSQL database ``pg``."""
+    return Settings(
+        EVENT_STORE="postgres",
+        POSTGRES_HOST=pg.host,
+        POSTGRES_PORT=pg.port,
+        POSTGRES_USER=pg.user,
+        POSTGRES_PASSWORD=pg.password,
+        POSTGRES_DB=pg.dbname,
+    )
 
 
 def service_env(kafka: KafkaSettings, store: Path, **extra: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from uuid import uuid4
 
-from tests.messaging.conftest import read_topic, service_env
+from tests.messaging.conftest import postgres_settings, read_topic, service_env
 from tests.support.polling import wait_for
 from tests.support.postgres import PostgresParams
 
@@ -18,7 +18,6 @@ from ordertalk_devstack.processes import ManagedProcess, python_argv
 from ordertalk_messaging.application import Caller, NewOrder, ThreadService
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.settings import Settings
 from ordertalk_runtime.kafka import KafkaSettings
 
 ADMIN = Caller(Participant("admin", "admin-1", "Admin Admin"))
@@ -28,14 +27,7 @@ POLL_SECONDS = 60.0  # the relay's fallback poll: far longer than the test waits
 async def test_relay_in_another_process_is_woken_by_postgres_notify(
     kafka_settings: KafkaSettings, postgres_db: PostgresParams, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        EVENT_STORE="postgres",
-        POSTGRES_HOST=postgres_db.host,
-        POSTGRES_PORT=postgres_db.port,
-        POSTGRES_USER=postgres_db.user,
-        POSTGRES_PASSWORD=postgres_db.password,
-        POSTGRES_DB=postgres_db.dbname,
-    )
+    settings = postgres_settings(postgres_db)
     store = open_store(settings)  # creates the tables before the relay starts
     service = ThreadService(store, tables_for(store, settings))
     env = service_env(kafka_settings, tmp_path / "unused.sqlite", RELAY_POLL_SECONDS=str(POLL_SECONDS))

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from tests.messaging.conftest import postgres_settings
 from tests.support.postgres import PostgresParams
 
 from ordertalk_messaging.application import Caller, NewOrder, ThreadService, closing_dispute, posting
@@ -32,14 +33,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "sqlite":
         return Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=tmp_path / "es.sqlite")
     pg: PostgresParams = request.getfixturevalue("postgres_db")
-    return Settings(
-        EVENT_STORE="postgres",
-        POSTGRES_HOST=pg.host,
-        POSTGRES_PORT=pg.port,
-        POSTGRES_USER=pg.user,
-        POSTGRES_PASSWORD=pg.password,
-        POSTGRES_DB=pg.dbname,
-    )
+    return postgres_settings(pg)
 
 
 def service_on(settings: Settings) -> ThreadService:
