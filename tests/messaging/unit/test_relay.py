@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from uuid import uuid4
 
 from eventsourcing.persistence import Notification
@@ -11,7 +12,7 @@ from eventsourcing.persistence import Notification
 from ordertalk_contracts import ThreadEvent, parse_thread_event
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.domain.thread import OrderThread
-from ordertalk_messaging.publishing import RecordingPublisher
+from ordertalk_messaging.publishing import Outgoing, RecordingPublisher
 from ordertalk_messaging.relay import RELAY_NAME, NotificationSource, Relay
 from ordertalk_messaging.storage.memory import MemoryPositionStore
 from ordertalk_messaging.translation import to_contract
@@ -146,3 +147,32 @@ async def test_position_is_recorded_at_most_every_interval_and_when_caught_up() 
     assert relay.position == 6
     assert await relay.step() == 0
     assert positions.get(RELAY_NAME) == 6  # caught up: recorded
+
+
+class CountingPublisher(RecordingPublisher):
+    """Also notes how many records each publish call carried (one call is one broker round trip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[int] = []
+
+    async def publish(self, records: Sequence[Outgoing]) -> None:
+        self.calls.append(len(records))
+        await super().publish(records)
+
+
+async def test_saves_right_behind_a_wake_share_its_publish() -> None:
+    """After a wake the relay lingers, so the saves of the next moments go out in the same round trip."""
+    log, positions, publisher = ListLog(), MemoryPositionStore(), CountingPublisher()
+    relay = relay_for(log, publisher, positions, linger_seconds=0.3)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: RELAY_NAME in positions.positions)  # caught up with the empty log: pausing
+    for order in ("1", "2", "3"):
+        log.append_thread(order, 0)
+        relay.wake()
+        await asyncio.sleep(0.03)  # saves arriving a little apart, well inside the linger
+    await wait_for(lambda: len(publisher.sent) == 3)
+    stop.set()
+    await task
+    assert publisher.calls == [3]
