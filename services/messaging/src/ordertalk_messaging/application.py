@@ -16,9 +16,25 @@ from ordertalk_messaging.domain.errors import ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant, ParticipantAsDict
 from ordertalk_messaging.domain.thread import OrderThread, PostedMessage, thread_id_for
 from ordertalk_messaging.storage.ports import ThreadLog
-from ordertalk_messaging.writer import Change, Command, ConcurrencyExhausted, Decide, WriteOutcome, Writer
+from ordertalk_messaging.writer import (
+    Change,
+    Command,
+    ConcurrencyExhausted,
+    Decide,
+    Overloaded,
+    WriteOutcome,
+    Writer,
+)
 
-__all__ = ["Caller", "ConcurrencyExhausted", "MessagingStore", "NewOrder", "ThreadService", "WriteOutcome"]
+__all__ = [
+    "Caller",
+    "ConcurrencyExhausted",
+    "MessagingStore",
+    "NewOrder",
+    "Overloaded",
+    "ThreadService",
+    "WriteOutcome",
+]
 
 R = TypeVar("R")
 STARTED_TOPIC = get_topic(OrderThread.Started)  # type: ignore[attr-defined]
@@ -98,11 +114,14 @@ class ThreadService:
         *,
         threaded: bool = True,
         max_batch: int = 256,
+        max_queue: int = 5000,
     ) -> None:
         self.store = store
         self.thread_log = thread_log
         self.on_saved = on_saved
-        self.writer = Writer(store, self.last_position, on_saved, threaded=threaded, max_batch=max_batch)
+        self.writer = Writer(
+            store, self.last_position, on_saved, threaded=threaded, max_batch=max_batch, max_queue=max_queue
+        )
         self._registering = threading.Lock()
 
     def close(self) -> None:

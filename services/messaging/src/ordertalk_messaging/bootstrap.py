@@ -115,5 +115,5 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Components:
         linger_seconds=settings.relay_linger_seconds,
         republish_on_start=settings.relay_republish_on_start,
     )
-    service = ThreadService(store, tables, on_saved=relay.wake)
+    service = ThreadService(store, tables, on_saved=relay.wake, max_queue=settings.writer_max_queue)
     return Components(settings, store, tables, service, relay, TokenCodec(settings.auth))

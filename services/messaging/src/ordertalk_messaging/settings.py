@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     postgres_db: str = Field(default="postgres", alias="POSTGRES_DB")
     postgres_pool_size: int = Field(default=10, ge=1, alias="POSTGRES_POOL_SIZE")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(default="NORMAL", alias="SQLITE_SYNCHRONOUS")
+    writer_max_queue: int = Field(default=5000, ge=1, alias="WRITER_MAX_QUEUE")
     aggregate_cache_maxsize: int = Field(default=10_000, ge=0, alias="AGGREGATE_CACHE_MAXSIZE")
     cors_origins: str = Field(default=DEFAULT_CORS, alias="CORS_ORIGINS")
     relay_enabled: bool = Field(default=True, alias="RELAY_ENABLED", description="Run the relay inside serve.")

@@ -56,6 +56,10 @@ class ConcurrencyExhausted(Exception):
     """Every attempt lost the race to another writer."""
 
 
+class Overloaded(Exception):
+    """More commands are queued than the writer takes (``max_queue``): refused at once, to be retried later."""
+
+
 class Change(Generic[T, R]):
     """One command on one order's thread, decided and saved by the writer; its answer is an ``R``.
 
@@ -134,9 +138,11 @@ class Writer:
         threaded: bool = True,
         max_batch: int = 256,
         max_attempts: int = 50,
+        max_queue: int = 5000,
     ) -> None:
         self.store, self.last_position, self.on_saved = store, last_position, on_saved
         self.threaded, self.max_batch, self.max_attempts = threaded, max_batch, max_attempts
+        self.max_queue = max_queue
         self._batch_lock = threading.Lock()
         self._queue: deque[Change[Any, Any]] = deque()
         self._ready = threading.Condition()
@@ -146,7 +152,11 @@ class Writer:
     # --- submitting ----------------------------------------------------------------------------
 
     def submit(self, change: Change[T, R]) -> Future[R]:
-        """Queue ``change`` (or run it now when not threaded); its future holds the answer."""
+        """Queue ``change`` (or run it now when not threaded); its future holds the answer.
+
+        Overloaded when ``max_queue`` commands wait already: past that, a caller would wait longer than
+        it is worth (seconds of backlog), so it is told at once to come back.
+        """
         if not self.threaded:
             with self._batch_lock:
                 self._run([change])
@@ -154,6 +164,8 @@ class Writer:
         with self._ready:
             if self._closed:
                 raise RuntimeError("the writer is closed")
+            if len(self._queue) >= self.max_queue:
+                raise Overloaded(f"{len(self._queue)} commands are waiting for the writer; try again shortly")
             self._queue.append(change)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="messaging-writer", daemon=True)

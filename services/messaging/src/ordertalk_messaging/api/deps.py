@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import contextvars
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
-from ordertalk_messaging.application import Caller, ConcurrencyExhausted, ThreadService
+from ordertalk_messaging.application import Caller, ConcurrencyExhausted, Overloaded, ThreadService
 from ordertalk_messaging.domain.errors import DisputeConflict, DomainError, InvalidText, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.idempotency import InFlight
@@ -135,6 +136,17 @@ def problem_for(error: DomainError) -> Problem:
     return Problem(422, "Invalid request", error.detail)
 
 
+@contextlib.contextmanager
+def as_problems() -> Iterator[None]:
+    """Refused commands as HTTP problems: domain errors as 404/409/422, a busy writer as 503."""
+    try:
+        yield
+    except DomainError as exc:
+        raise problem_for(exc) from None
+    except (ConcurrencyExhausted, Overloaded) as exc:
+        raise Problem(503, "Busy", str(exc), headers={"Retry-After": "1"}) from None
+
+
 async def in_worker(fn: Callable[[], T]) -> T:
     """Run blocking store code in a worker thread, turning domain errors into problems.
 
@@ -142,19 +154,11 @@ async def in_worker(fn: Callable[[], T]) -> T:
     ``anyio.to_thread.run_sync`` (capacity limiter, cancel scope, a lock-and-condition queue).
     """
     context = contextvars.copy_context()
-    try:
+    with as_problems():
         return await asyncio.get_running_loop().run_in_executor(_workers, context.run, fn)
-    except DomainError as exc:
-        raise problem_for(exc) from None
-    except ConcurrencyExhausted as exc:
-        raise Problem(503, "Busy", str(exc), headers={"Retry-After": "1"}) from None
 
 
 async def applied(service: ThreadService, change: Change[Any, R]) -> R:
     """The answer of a command on one thread from the service's writer, domain errors as problems."""
-    try:
+    with as_problems():
         return await service.apply(change)
-    except DomainError as exc:
-        raise problem_for(exc) from None
-    except ConcurrencyExhausted as exc:
-        raise Problem(503, "Busy", str(exc), headers={"Retry-After": "1"}) from None
