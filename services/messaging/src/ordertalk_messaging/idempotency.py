@@ -82,7 +82,7 @@ class KeyGuard:
     """One request's Idempotency-Key: replays a stored answer, refuses reuse or a concurrent duplicate, keeps answers.
 
     ``begin`` before the work (an Answer to replay, or None to go ahead); the answer is kept either
-    inside the work's own transaction (``keep_in``, when the store can) or by ``finish`` in a commit of
+    inside the work's own transaction (``keep_all_in``, when the store can) or by ``finish`` in a commit of
     its own; ``end`` lets a later request with the key in.
     """
 
@@ -120,13 +120,9 @@ class KeyGuard:
         self._entered = True
         return None
 
-    def keep_in(self, cursor: Any, answer: Answer) -> None:
-        """Keep ``answer`` in the open transaction of ``cursor`` (committed, or rolled back, with the work)."""
-        KeyGuard.keep_all_in(cursor, [(self, answer)])
-
     @staticmethod
     def keep_all_in(cursor: Any, answers: Sequence[tuple[KeyGuard, Answer]]) -> None:
-        """``keep_in`` for each guard, one statement per store."""
+        """Keep each guard's answer in the transaction of ``cursor``, committed or rolled back with it."""
         by_store: dict[int, list[tuple[KeyGuard, Answer]]] = {}
         for guard, answer in answers:
             by_store.setdefault(id(guard.store), []).append((guard, answer))
@@ -215,7 +211,7 @@ class KeyedChange(AnsweredChange[T]):
 
     def in_transaction(self, cursor: Any, outcome: WriteOutcome[T]) -> None:
         """Keep the answer with the events."""
-        self.guard.keep_in(cursor, self.render(outcome))
+        self.in_transaction_all(cursor, [(self, outcome)])
 
     @classmethod
     def in_transaction_all(cls, cursor: Any, outcomes: Sequence[tuple[Change[Any, Any], WriteOutcome[Any]]]) -> None:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
+Item = TypeVar("Item")
 Decide = Callable[[OrderThread], T]
 log = logging.getLogger(__name__)
 
@@ -216,15 +217,7 @@ class Writer:
         """Answer every change of ``batch`` (each answer or failure is delivered, whatever happens)."""
         try:
             self._prepare(batch)
-            pending = [c for c in batch if self._begin(c)]
-            for attempt in range(self.max_attempts):
-                if not pending:
-                    break
-                if attempt:
-                    time.sleep(random.uniform(0, 0.002 * attempt))  # another process keeps winning: back off
-                pending = self._attempt(pending)
-            for change in pending:
-                self._fail(change, ConcurrencyExhausted(f"order {change.order_id!r}: too many concurrent writers"))
+            self._save([c for c in batch if self._begin(c)])
         except BaseException as exc:  # a bug must not leave callers waiting forever
             log.exception("writer batch failed")
             for change in batch:
@@ -238,10 +231,7 @@ class Writer:
 
     @staticmethod
     def _prepare(batch: list[Change[Any, Any]]) -> None:
-        by_class: dict[type[Change[Any, Any]], list[Change[Any, Any]]] = {}
-        for change in batch:
-            by_class.setdefault(type(change), []).append(change)
-        for cls, changes in by_class.items():
+        for cls, changes in _by_class(batch, lambda c: c).items():
             try:
                 cls.prepare(changes)
             except Exception:  # only an optimisation: each change's begin() does the work itself
@@ -292,11 +282,9 @@ class Writer:
             return ids[offsets[s.thread.id] + s.first + s.count - 1] if s.count else ids[-1]
 
         def in_transaction(cursor: Any, ids: Sequence[int]) -> None:
-            by_class: dict[type[Change[Any, Any]], list[tuple[Change[Any, Any], WriteOutcome[Any]]]] = {}
-            for s in staged:
-                by_class.setdefault(type(s.change), []).append((s.change, self._outcome(s, position_of(s, ids))))
-            for cls, outcomes in by_class.items():
-                cls.in_transaction_all(cursor, outcomes)
+            outcomes = [(s.change, self._outcome(s, position_of(s, ids))) for s in staged]
+            for cls, group in _by_class(outcomes, lambda pair: pair[0]).items():
+                cls.in_transaction_all(cursor, group)
 
         try:
             recordings = self.store.save(*touched, **{IN_TRANSACTION: in_transaction})
@@ -309,7 +297,7 @@ class Writer:
                 self._fail(staged[0].change, exc)
             else:  # find the change that cannot be saved: each alone
                 for s in staged:
-                    self._run_alone(s.change)
+                    self._save([s.change])
             return []
         ids = [r.notification.id for r in recordings]
         self.on_saved()
@@ -317,13 +305,16 @@ class Writer:
             self._succeed(s, position_of(s, ids))
         return []
 
-    def _run_alone(self, change: Change[Any, Any]) -> None:
-        pending = [change]
-        for _ in range(self.max_attempts):
+    def _save(self, changes: list[Change[Any, Any]]) -> None:
+        """Decide and save ``changes`` together, deciding again after each conflict (with a short back-off)."""
+        pending = changes
+        for attempt in range(self.max_attempts):
             if not pending:
                 return
+            if attempt:
+                time.sleep(random.uniform(0, 0.002 * attempt))  # another process keeps winning: back off
             pending = self._attempt(pending)
-        if pending:
+        for change in pending:
             self._fail(change, ConcurrencyExhausted(f"order {change.order_id!r}: too many concurrent writers"))
 
     def _load(self, change: Change[Any, Any]) -> OrderThread:
@@ -384,6 +375,16 @@ class Writer:
         for loop, changes in by_loop.items():
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
                 loop.call_soon_threadsafe(_settle_waiters, changes)
+
+
+def _by_class(
+    items: Sequence[Item], change_of: Callable[[Item], Change[Any, Any]]
+) -> dict[type[Change[Any, Any]], list[Item]]:
+    """``items`` grouped by the class of their change, in their order (class hooks run once per group)."""
+    groups: dict[type[Change[Any, Any]], list[Item]] = {}
+    for item in items:
+        groups.setdefault(type(change_of(item)), []).append(item)
+    return groups
 
 
 def _settle_waiters(changes: list[Change[Any, Any]]) -> None:

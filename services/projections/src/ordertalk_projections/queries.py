@@ -82,10 +82,7 @@ class ReadQueries:
         self, gen: Generation, flt: dict[str, Any], page: int, per_page: int
     ) -> tuple[list[Document], int]:
         """One page of threads (newest activity first) and the total matching."""
-        coll = self.db[gen.threads]
-        cursor = coll.find(flt).sort(THREAD_SORT).skip((page - 1) * per_page).limit(per_page)
-        items, total = await asyncio.gather(cursor.to_list(per_page), count(coll, flt))  # one round trip
-        return items, total
+        return await self._page(gen.threads, flt, THREAD_SORT, page, per_page)
 
     async def thread(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
         """One thread the viewer may see."""
@@ -100,14 +97,19 @@ class ReadQueries:
         self, gen: Generation, flt: dict[str, Any], page: int, per_page: int
     ) -> tuple[list[Document], int]:
         """One page of orders (newest first) and the total matching."""
-        coll = self.db[gen.orders]
-        cursor = coll.find(flt).sort(ORDER_SORT).skip((page - 1) * per_page).limit(per_page)
-        items, total = await asyncio.gather(cursor.to_list(per_page), count(coll, flt))  # one round trip
-        return items, total
+        return await self._page(gen.orders, flt, ORDER_SORT, page, per_page)
 
     async def order(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
         """One order the viewer may see."""
         return await self.db[gen.orders].find_one({"_id": order_id, **viewer.scope()})
+
+    async def _page(
+        self, collection: str, flt: dict[str, Any], sort: list[tuple[str, int]], page: int, per_page: int
+    ) -> tuple[list[Document], int]:
+        coll = self.db[collection]
+        cursor = coll.find(flt).sort(sort).skip((page - 1) * per_page).limit(per_page)
+        items, total = await asyncio.gather(cursor.to_list(per_page), count(coll, flt))  # one round trip
+        return items, total
 
     async def bell(self, gen: Generation, viewer: Viewer) -> dict[str, int]:
         """Bell counts: unread messages and threads for the viewer's party; open disputes for the admin."""

@@ -79,21 +79,26 @@ class SqlTables:
 
     def lookup(self, scope: str, key: str, fingerprint: str) -> KeyUse:
         """The answer stored under ``key``, if any (a read: no commit)."""
-        rows = self._fetch(
-            "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope=? AND key=?", [scope, key]
-        )
-        return _use(rows, fingerprint)
+        return self.lookup_many([(scope, key, fingerprint)])[0]
 
     def lookup_many(self, requests: Sequence[tuple[str, str, str]]) -> list[KeyUse]:
         """``lookup`` for each (scope, key, fingerprint), in one query."""
         if not requests:
             return []
+        with self._db.transaction(commit=False) as cur:
+            return self._answers_in(cur, requests)
+
+    def _answers_in(self, cursor: Any, requests: Sequence[tuple[str, str, str]]) -> list[KeyUse]:
+        """What each (scope, key) holds for its fingerprint, read with ``cursor`` in one query."""
         pairs = ", ".join(["(?, ?)"] * len(requests))  # placeholders only: the values are parameters
-        rows = self._fetch(
-            f"SELECT scope, key, fingerprint, status, body FROM idempotency_keys WHERE (scope, key) IN (VALUES {pairs})",  # noqa: S608, E501
+        cursor.execute(
+            self._d.sql(
+                "SELECT scope, key, fingerprint, status, body FROM idempotency_keys "  # noqa: S608
+                f"WHERE (scope, key) IN (VALUES {pairs})"
+            ),
             [value for scope, key, _ in requests for value in (scope, key)],
         )
-        found = {(str(r[0]), str(r[1])): r[2:] for r in rows}
+        found = {(str(r[0]), str(r[1])): r[2:] for r in map(_values, cursor.fetchall())}
         return [_use([found[(s, k)]] if (s, k) in found else [], fp) for s, k, fp in requests]
 
     def record(self, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
@@ -130,22 +135,9 @@ class SqlTables:
             [v for scope, key, fp, status, body in answers for v in (scope, key, fp, claim, now, status, body)],
         )
         stored = {(str(r[0]), str(r[1])) for r in map(_values, cursor.fetchall())}
-        taken = [a for a in answers if (a[0], a[1]) not in stored]
-        found: dict[tuple[str, str], tuple[Any, ...]] = {}
-        if taken:
-            pairs = ", ".join(["(?, ?)"] * len(taken))
-            cursor.execute(
-                self._d.sql(
-                    "SELECT scope, key, fingerprint, status, body FROM idempotency_keys "  # noqa: S608
-                    f"WHERE (scope, key) IN (VALUES {pairs})"
-                ),
-                [v for scope, key, *_ in taken for v in (scope, key)],
-            )
-            found = {(str(r[0]), str(r[1])): r[2:] for r in map(_values, cursor.fetchall())}
-        return [
-            None if (s, k) in stored else _use([found[(s, k)]] if (s, k) in found else [], fp)
-            for s, k, fp, _, _ in answers
-        ]
+        taken = [(s, k, fp) for s, k, fp, _, _ in answers if (s, k) not in stored]
+        first = dict(zip(taken, self._answers_in(cursor, taken) if taken else [], strict=True))
+        return [None if (s, k) in stored else first[(s, k, fp)] for s, k, fp, _, _ in answers]
 
     # --- PositionStore ------------------------------------------------------------------------
 
