@@ -8,16 +8,13 @@ from collections.abc import Sequence
 from uuid import uuid4
 
 from eventsourcing.persistence import Notification
+from tests.messaging.threads import ADMIN, order_thread
 
 from ordertalk_contracts import ThreadEvent, parse_thread_event
-from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.domain.thread import OrderThread
 from ordertalk_messaging.publishing import Outgoing, RecordingPublisher
 from ordertalk_messaging.relay import RELAY_NAME, NotificationSource, Relay
 from ordertalk_messaging.storage.memory import MemoryPositionStore
 from ordertalk_messaging.translation import to_contract
-
-ADMIN = Participant("admin", "admin-1", "Admin Admin")
 
 
 class ListLog:
@@ -27,14 +24,7 @@ class ListLog:
         self.events: list[ThreadEvent] = []
 
     def append_thread(self, order_id: str, messages: int) -> None:
-        thread = OrderThread(
-            order_id=order_id,
-            order_number=f"#{order_id}",
-            customer_id="c",
-            customer_name="C",
-            customer_email="c@example.com",
-            correlation_id=None,
-        )
+        thread = order_thread(order_id)
         for i in range(messages):
             thread.post_message(uuid4(), f"m{i}", ADMIN, None)
         for e in thread.collect_events():

@@ -5,26 +5,18 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+from tests.messaging.threads import ADMIN, CUSTOMER, order_thread
 
 from ordertalk_messaging.domain.errors import DisputeConflict, InvalidText
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.domain.text import MAX_BODY_CHARS, MAX_REASON_CHARS
 from ordertalk_messaging.domain.thread import OrderThread, thread_id_for
 
-ADMIN = Participant("admin", "admin-1", "Admin Admin")
 OTHER_ADMIN = Participant("admin", "admin-2", "Second Admin")
-CUSTOMER = Participant("customer", "customer-1", "Jane Doe")
 
 
 def new_thread() -> OrderThread:
-    thread = OrderThread(
-        order_id="11",
-        order_number="#00011",
-        customer_id="customer-1",
-        customer_name="Jane Doe",
-        customer_email="jane@example.com",
-        correlation_id="c-1",
-    )
+    thread = order_thread(correlation_id="c-1")
     thread.collect_events()
     return thread
 

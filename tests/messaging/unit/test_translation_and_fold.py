@@ -5,25 +5,14 @@ from __future__ import annotations
 from uuid import uuid4
 
 from ordertalk_threadstate.state import apply_event
+from tests.messaging.threads import ADMIN, CUSTOMER, order_thread
 
 from ordertalk_contracts import parse, parse_thread_event
-from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.domain.thread import OrderThread
 from ordertalk_messaging.translation import event_id_for, to_contract
-
-ADMIN = Participant("admin", "admin-1", "Admin Admin")
-CUSTOMER = Participant("customer", "customer-1", "Jane Doe")
 
 
 def test_every_event_translates_and_folds_to_the_aggregates_state() -> None:
-    thread = OrderThread(
-        order_id="11",
-        order_number="#00011",
-        customer_id="customer-1",
-        customer_name="Jane Doe",
-        customer_email="jane@example.com",
-        correlation_id="req-1",
-    )
+    thread = order_thread(correlation_id="req-1")
     thread.post_message(uuid4(), "hello", CUSTOMER, "req-2")
     thread.post_message(uuid4(), "hi", ADMIN, "req-3")
     thread.open_dispute_with("late", CUSTOMER, None)
