@@ -1,6 +1,7 @@
 // Orders → Messages: thread list with filter panel, bulk read/unread, pagination, live refresh.
 import { messaging, projections } from "./api.js";
-import { adminShell, onBell } from "./admin-shell.js";
+import { adminShell } from "./admin-shell.js";
+import { reloadOnBell } from "./bell.js";
 import { errorBox, h, replace } from "./dom.js";
 import { formatDateTime } from "./format.js";
 
@@ -180,9 +181,5 @@ function render() {
   showSelectedCount();
 }
 
-let pending = null;
-onBell(() => {
-  clearTimeout(pending);
-  pending = setTimeout(load, 150);
-});
+reloadOnBell(load, { always: true });
 load();

@@ -1,6 +1,7 @@
 // Admin order page: details tab and the Messages tab (thread, reply, disputes, read marking).
 import { ApiError, messaging, projections } from "./api.js";
-import { adminShell, onBell } from "./admin-shell.js";
+import { adminShell } from "./admin-shell.js";
+import { onBell } from "./bell.js";
 import { badge, errorBox, h, replace, setBadge } from "./dom.js";
 import { formatDateTime, plural } from "./format.js";
 import { disputeBanner, disputeButton, messageList, replyForm } from "./thread-view.js";
@@ -12,18 +13,9 @@ const state = { order: null, thread: null, tab: location.hash === "#messages" ? 
 const tabBadge = badge(0, "badge-danger");
 tabBadge.id = "messages-tab-badge";
 
-async function loadThread() {
-  try {
-    return await projections.thread(orderId);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return null;
-    throw error;
-  }
-}
-
 async function load() {
   try {
-    [state.order, state.thread] = await Promise.all([projections.order(orderId), loadThread()]);
+    [state.order, state.thread] = await Promise.all([projections.order(orderId), projections.threadIfAny(orderId)]);
   } catch (error) {
     const text = error instanceof ApiError && error.status === 404 ? "This order does not exist." : error.message;
     replace(main, h("h1", {}, "Order"), errorBox(new Error(text)));
@@ -37,12 +29,12 @@ async function markRead() {
   const thread = state.thread;
   if (!thread || !thread.unread) return;
   await messaging.markRead(orderId);
-  state.thread = await loadThread();
+  state.thread = await projections.threadIfAny(orderId);
   render();
 }
 
 async function refresh() {
-  state.thread = await loadThread();
+  state.thread = await projections.threadIfAny(orderId);
   render();
   if (state.tab === "messages" && !document.hidden) await markRead();
 }

@@ -1,6 +1,7 @@
 // Orders list with the "Messages" filter: all orders / with unread messages / with any messages.
 import { projections } from "./api.js";
-import { adminShell, onBell } from "./admin-shell.js";
+import { adminShell } from "./admin-shell.js";
+import { reloadOnBell } from "./bell.js";
 import { badge, errorBox, h, replace } from "./dom.js";
 import { formatDateTime } from "./format.js";
 
@@ -80,10 +81,5 @@ async function load() {
       h("button", { type: "button", class: "button", disabled: state.page >= pages, onclick: go(state.page + 1) }, "Next ›")));
 }
 
-let pending = null;
-onBell((counts, alert) => {
-  if (!alert) return;
-  clearTimeout(pending);
-  pending = setTimeout(load, 150);
-});
+reloadOnBell(load);
 load();

@@ -4,13 +4,6 @@ import { watchBell } from "./bell.js";
 import { BELL_PATH, badge, h, replace, setBadge, svgIcon } from "./dom.js";
 import { requireRole, signOut } from "./session.js";
 
-const listeners = [];
-
-// Register a callback for every bell update (counts, alert); pages refresh from it.
-export function onBell(listener) {
-  listeners.push(listener);
-}
-
 function bellMenu() {
   const total = badge(0, "badge-bell");
   const messages = badge(0);
@@ -81,10 +74,9 @@ export function adminShell(section) {
     navLink("/admin/orders", "Orders list", section === "orders"),
     navLink("/admin/messages", "Messages", section === "messages", navUnread),
   );
-  watchBell((counts, alert) => {
+  watchBell((counts) => {
     bell.update(counts);
     setBadge(navUnread, counts.unread_threads);
-    for (const listener of listeners) listener(counts, alert);
   });
   return session;
 }

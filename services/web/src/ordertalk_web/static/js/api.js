@@ -84,6 +84,15 @@ const order = (id) => `/v1/orders/${encodeURIComponent(id)}`;
 export const projections = {
   threads: (params) => read("/v1/threads", params),
   thread: (orderId) => read(`/v1/threads/${encodeURIComponent(orderId)}`),
+  // The order's thread, or null while the order has none (no message yet).
+  threadIfAny: async (orderId) => {
+    try {
+      return await read(`/v1/threads/${encodeURIComponent(orderId)}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  },
   orders: (params) => read("/v1/orders", params),
   order: (orderId) => read(order(orderId)),
   bell: () => read("/v1/bell"),

@@ -2,9 +2,31 @@
 import { notePosition, projections, streamUrl } from "./api.js";
 
 const POLL_MS = 4000;
+const RELOAD_DELAY_MS = 150;
+const listeners = [];
 
-// Calls onCounts(counts, alert) whenever the counts change; alert is the stream's payload or null.
-export function watchBell(onCounts) {
+// Register a callback for every bell update (counts, alert); pages refresh from it.
+export function onBell(listener) {
+  listeners.push(listener);
+}
+
+// Call `load` once a burst of bell updates is over (only updates with an alert unless `always`).
+export function reloadOnBell(load, { always = false } = {}) {
+  let pending = null;
+  onBell((counts, alert) => {
+    if (!alert && !always) return;
+    clearTimeout(pending);
+    pending = setTimeout(load, RELOAD_DELAY_MS);
+  });
+}
+
+// Calls shellUpdate(counts, alert), then every onBell listener, whenever the counts change; alert is
+// the stream's payload or null.
+export function watchBell(shellUpdate) {
+  const onCounts = (counts, alert) => {
+    shellUpdate(counts, alert);
+    for (const listener of listeners) listener(counts, alert);
+  };
   let pollTimer = null;
   const poll = async () => {
     try {

@@ -2,7 +2,8 @@
 import { ApiError, projections } from "./api.js";
 import { errorBox, h, replace } from "./dom.js";
 import { formatDateTime, plural } from "./format.js";
-import { onBell, storeShell } from "./store-shell.js";
+import { reloadOnBell } from "./bell.js";
+import { storeShell } from "./store-shell.js";
 
 storeShell();
 const main = document.getElementById("main");
@@ -52,11 +53,6 @@ async function load() {
   }
 }
 
-let pending = null;
-onBell((counts, alert) => {
-  if (!alert) return;
-  clearTimeout(pending);
-  pending = setTimeout(load, 150);
-});
+reloadOnBell(load);
 load();
 loadOrders();

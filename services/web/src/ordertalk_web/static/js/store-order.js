@@ -2,7 +2,8 @@
 import { ApiError, messaging, projections } from "./api.js";
 import { errorBox, h, replace } from "./dom.js";
 import { formatDateTime } from "./format.js";
-import { onBell, storeShell } from "./store-shell.js";
+import { onBell } from "./bell.js";
+import { storeShell } from "./store-shell.js";
 import { disputeBanner, disputeButton, messageList, replyForm } from "./thread-view.js";
 
 storeShell();
@@ -10,21 +11,12 @@ const orderId = decodeURIComponent(location.pathname.split("/").pop());
 const main = document.getElementById("main");
 const state = { order: null, thread: null, readBefore: null };
 
-async function loadThread() {
-  try {
-    return await projections.thread(orderId);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return null;
-    throw error;
-  }
-}
-
 async function refresh() {
-  state.thread = await loadThread();
+  state.thread = await projections.threadIfAny(orderId);
   render();
   if (state.thread && state.thread.unread && !document.hidden) {
     await messaging.markRead(orderId);
-    state.thread = await loadThread();
+    state.thread = await projections.threadIfAny(orderId);
     render();
   }
 }

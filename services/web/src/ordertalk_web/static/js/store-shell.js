@@ -4,12 +4,6 @@ import { watchBell } from "./bell.js";
 import { badge, h, replace, setBadge } from "./dom.js";
 import { requireRole, signOut } from "./session.js";
 
-const listeners = [];
-
-export function onBell(listener) {
-  listeners.push(listener);
-}
-
 export function storeShell() {
   const session = requireRole("customer");
   const unread = badge(0, "badge-bell");
@@ -26,10 +20,9 @@ export function storeShell() {
       h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out"),
     ),
   );
-  watchBell((counts, alert) => {
+  watchBell((counts) => {
     setBadge(unread, counts.unread_messages);
     document.getElementById("store-messages-link").dataset.unreadMessages = String(counts.unread_messages || 0);
-    for (const listener of listeners) listener(counts, alert);
   });
   return session;
 }
