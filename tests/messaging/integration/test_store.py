@@ -275,3 +275,19 @@ def test_keys_of_a_batch_are_looked_up_together(service: ThreadService) -> None:
     assert [tables.lookup("admin:a", f"k{i}", "fp") for i in range(10)] == [Replay(201, a.body) for a in answers]
     assert len(service.history("51", ADMIN)) == 1 + 10
     assert all(in_flight.enter("admin:a", f"k{i}") for i in range(10))  # every key was given back
+
+
+@pytest.mark.parametrize("pairs", [1, 2, 64])
+def test_sqlite_looks_keys_up_by_index_not_by_scanning_every_key(tmp_path: Path, pairs: int) -> None:
+    """The batch's key query searches the primary key: a scan would grow with every key ever stored."""
+    settings = Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=tmp_path / "es.sqlite")
+    store = open_store(settings)
+    try:
+        tables = tables_for(store, settings)
+        with tables._db.transaction(commit=False) as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {tables.answers_statement(pairs)}", ["scope", "key"] * pairs)
+            plan = [str(tuple(row)[-1]) for row in cursor.fetchall()]
+    finally:
+        store.close()
+    on_keys = [step for step in plan if " k " in f" {step} " or "idempotency_keys" in step]
+    assert on_keys and all(step.startswith("SEARCH k USING") for step in on_keys), plan

@@ -88,14 +88,23 @@ class SqlTables:
         with self._db.transaction(commit=False) as cur:
             return self._answers_in(cur, requests)
 
+    def answers_statement(self, count: int) -> str:
+        """The query reading the stored answers of ``count`` (scope, key) pairs, in this dialect.
+
+        A join on the VALUES list, not ``(scope, key) IN (VALUES ...)``: SQLite answers that IN with a
+        scan of the whole table once it lists two pairs; the join searches the primary key per pair.
+        """
+        pairs = ", ".join(["(?, ?)"] * count)  # placeholders only: the values are parameters
+        return self._d.sql(
+            "SELECT k.scope, k.key, k.fingerprint, k.status, k.body "  # noqa: S608
+            f"FROM (VALUES {pairs}) AS wanted JOIN idempotency_keys AS k "
+            "ON k.scope = wanted.column1 AND k.key = wanted.column2"
+        )
+
     def _answers_in(self, cursor: Any, requests: Sequence[tuple[str, str, str]]) -> list[KeyUse]:
         """What each (scope, key) holds for its fingerprint, read with ``cursor`` in one query."""
-        pairs = ", ".join(["(?, ?)"] * len(requests))  # placeholders only: the values are parameters
         cursor.execute(
-            self._d.sql(
-                "SELECT scope, key, fingerprint, status, body FROM idempotency_keys "  # noqa: S608
-                f"WHERE (scope, key) IN (VALUES {pairs})"
-            ),
+            self.answers_statement(len(requests)),
             [value for scope, key, _ in requests for value in (scope, key)],
         )
         found = {(str(r[0]), str(r[1])): r[2:] for r in map(_values, cursor.fetchall())}
