@@ -291,3 +291,20 @@ def test_sqlite_looks_keys_up_by_index_not_by_scanning_every_key(tmp_path: Path,
         store.close()
     on_keys = [step for step in plan if " k " in f" {step} " or "idempotency_keys" in step]
     assert on_keys and all(step.startswith("SEARCH k USING") for step in on_keys), plan
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(None, 2), ("NORMAL", 1)])
+def test_sqlite_store_commits_reach_the_disk_unless_told_otherwise(
+    tmp_path: Path, configured: str | None, expected: int
+) -> None:
+    """By default every commit is fsynced (synchronous=FULL), so nothing the relay published can vanish."""
+    settings = Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=tmp_path / "es.sqlite")
+    if configured is not None:
+        settings = settings.model_copy(update={"sqlite_synchronous": configured})
+    store = open_store(settings)
+    try:
+        with tables_for(store, settings)._db.transaction(commit=False) as cursor:
+            cursor.execute("PRAGMA synchronous")
+            assert next(iter(cursor.fetchone())) == expected
+    finally:
+        store.close()

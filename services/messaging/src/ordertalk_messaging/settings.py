@@ -27,7 +27,11 @@ class Settings(BaseSettings):
     postgres_password: str = Field(default="", alias="POSTGRES_PASSWORD")
     postgres_db: str = Field(default="postgres", alias="POSTGRES_DB")
     postgres_pool_size: int = Field(default=10, ge=1, alias="POSTGRES_POOL_SIZE")
-    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(default="NORMAL", alias="SQLITE_SYNCHRONOUS")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        alias="SQLITE_SYNCHRONOUS",
+        description="FULL: every commit reaches the disk before it is answered or published.",
+    )
     writer_max_queue: int = Field(default=5000, ge=1, alias="WRITER_MAX_QUEUE")
     aggregate_cache_maxsize: int = Field(default=10_000, ge=0, alias="AGGREGATE_CACHE_MAXSIZE")
     cors_origins: str = Field(default=DEFAULT_CORS, alias="CORS_ORIGINS")
