@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -19,7 +19,12 @@ from ordertalk_messaging.relay import NotificationSource, Relay
 from ordertalk_messaging.settings import Settings
 from ordertalk_messaging.sqlite_tuning import set_sqlite_synchronous
 from ordertalk_messaging.storage.sql import Dialect, SqlTables
-from ordertalk_messaging.store_wakeups import PostgresInsertListener
+from ordertalk_messaging.store_wakeups import (
+    PostgresInsertListener,
+    SqliteSaveListener,
+    SqliteSaveSignal,
+    sqlite_wake_address,
+)
 from ordertalk_messaging.translation import notification_to_contract
 from ordertalk_runtime.auth import TokenCodec
 
@@ -34,6 +39,7 @@ class Components:
     service: ThreadService
     relay: Relay
     codec: TokenCodec
+    save_signal: SqliteSaveSignal | None = None
 
     def orders_consumer(self) -> OrdersConsumer:
         """The consumer that learns orders and starts their threads."""
@@ -45,18 +51,23 @@ class Components:
         return OrdersConsumer(self.settings.kafka, self.settings.orders_consumer_group, register)
 
     def relay_jobs(self, stop: asyncio.Event) -> list[Awaitable[None]]:
-        """The relay, and on PostgreSQL what wakes it when another process saves (the API pods)."""
+        """The relay, and what wakes it when another process saves (API pods, or serve processes on SQLite)."""
         jobs: list[Awaitable[None]] = [self.relay.run(stop)]
         if self.settings.event_store == "postgres":
             channel: str = self.store.recorder.channel_name  # type: ignore[attr-defined]
             listener = PostgresInsertListener(self.settings.postgres_conninfo(), channel, self.relay.wake)
             jobs.append(listener.run(stop))
+        else:
+            address = sqlite_wake_address(self.settings.sqlite_path)
+            jobs.append(SqliteSaveListener(address, self.relay.wake).run(stop))
         return jobs
 
     def close(self) -> None:
         """Answer the queued commands, then close the store's connections."""
         self.service.close()
         self.store.close()
+        if self.save_signal is not None:
+            self.save_signal.close()
 
 
 def open_store(settings: Settings) -> MessagingStore:
@@ -115,5 +126,9 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Components:
         linger_seconds=settings.relay_linger_seconds,
         republish_on_start=settings.relay_republish_on_start,
     )
-    service = ThreadService(store, tables, on_saved=relay.wake, max_queue=settings.writer_max_queue)
-    return Components(settings, store, tables, service, relay, TokenCodec(settings.auth))
+    on_saved: Callable[[], None] = relay.wake
+    save_signal = None
+    if settings.event_store == "sqlite" and not settings.relay_enabled:  # the relay runs in another process
+        on_saved = save_signal = SqliteSaveSignal(sqlite_wake_address(settings.sqlite_path))
+    service = ThreadService(store, tables, on_saved=on_saved, max_queue=settings.writer_max_queue)
+    return Components(settings, store, tables, service, relay, TokenCodec(settings.auth), save_signal)

@@ -1,12 +1,20 @@
-"""Wake-ups from the event store: PostgreSQL NOTIFYs every insert, so a relay in another process starts at once."""
+"""Wake-ups across processes, so a relay in another process publishes a save at once instead of at its poll.
+
+On PostgreSQL the store itself NOTIFYs every insert. On SQLite, whose processes share one host and
+one database file, a saving process sends a datagram to a local socket named after that file, and
+the relay's process listens on it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -54,3 +62,89 @@ class PostgresInsertListener:
             while not stop.is_set():
                 async for _ in conn.notifies(timeout=1.0):  # returns after a second, to look at ``stop``
                     self.wake()
+
+
+def sqlite_wake_address(database: Path) -> bytes:
+    """The socket the relay of ``database`` listens on: Linux's abstract namespace, named by the file's path.
+
+    Abstract names need no file to create or clean up and have no path-length limit; they are local
+    to the network namespace, as a SQLite database is to its host.
+    """
+    digest = hashlib.sha256(str(database.resolve()).encode()).hexdigest()[:32]
+    return b"\0ordertalk-relay-wake-" + digest.encode()
+
+
+class SqliteSaveSignal:
+    """Tells the relay of one SQLite database, in whatever process it runs, that events were saved.
+
+    Sending never blocks and never fails the save: with no relay listening (or its queue full, which
+    already means a wake is pending) the datagram is dropped, and the relay's poll covers it.
+    """
+
+    def __init__(self, address: bytes) -> None:
+        self.address = address
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._socket.setblocking(False)
+
+    def __call__(self) -> None:
+        """Send one wake-up (called by the writer after each commit)."""
+        with contextlib.suppress(OSError):
+            self._socket.sendto(b"w", self.address)
+
+    def close(self) -> None:
+        """Release the socket."""
+        self._socket.close()
+
+
+@dataclass
+class SqliteSaveListener:
+    """Receives the save signals of one SQLite database and calls ``wake``, once per burst of datagrams.
+
+    Only one process can hold the address; while another does (a second relay), this one retries with
+    backoff and its relay polls meanwhile.
+    """
+
+    address: bytes
+    wake: Callable[[], None]
+    max_backoff: float = 5.0
+    listening: bool = field(default=False, init=False)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Listen until ``stop`` is set."""
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                try:
+                    receiver.bind(self.address)
+                except OSError:
+                    receiver.close()
+                    raise
+            except OSError as exc:
+                log.warning("cannot listen for saves (%s); retrying in %.1fs", exc, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            with receiver:
+                await self._listen(receiver, stop)
+
+    async def _listen(self, receiver: socket.socket, stop: asyncio.Event) -> None:
+        receiver.setblocking(False)
+        loop = asyncio.get_running_loop()
+
+        def readable() -> None:
+            with contextlib.suppress(BlockingIOError):
+                while receiver.recv(16):  # every datagram waiting: one wake-up for all of them
+                    pass
+            self.wake()
+
+        loop.add_reader(receiver.fileno(), readable)
+        self.listening = True
+        log.info("relay woken by saves of other processes")
+        self.wake()  # whatever was saved before this process listened
+        try:
+            await stop.wait()
+        finally:
+            self.listening = False
+            loop.remove_reader(receiver.fileno())
