@@ -15,11 +15,37 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
 
 log = logging.getLogger(__name__)
+
+
+class _Listener(Protocol):
+    listening: bool
+    max_backoff: float
+
+    async def _listen(self, stop: asyncio.Event) -> None: ...
+
+
+async def _listen_retrying(
+    listener: _Listener, errors: tuple[type[Exception], ...], what: str, stop: asyncio.Event
+) -> None:
+    """Run ``listener._listen`` until ``stop``, again after each of ``errors`` with a growing backoff."""
+    backoff = 0.2
+    while not stop.is_set():
+        try:
+            await listener._listen(stop)
+            backoff = 0.2
+        except errors as exc:
+            listener.listening = False
+            log.warning("cannot listen for %s (%s); retrying in %.1fs", what, exc, backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), backoff)
+            backoff = min(backoff * 2, listener.max_backoff)
+    listener.listening = False
 
 
 @dataclass
@@ -40,18 +66,7 @@ class PostgresInsertListener:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Listen until ``stop`` is set."""
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                await self._listen(stop)
-                backoff = 0.2
-            except (psycopg.Error, OSError) as exc:
-                self.listening = False
-                log.warning("cannot listen for event-store inserts (%s); retrying in %.1fs", exc, backoff)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-        self.listening = False
+        await _listen_retrying(self, (psycopg.Error, OSError), "event-store inserts", stop)
 
     async def _listen(self, stop: asyncio.Event) -> None:
         async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
@@ -111,25 +126,14 @@ class SqliteSaveListener:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Listen until ``stop`` is set."""
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                try:
-                    receiver.bind(self.address)
-                except OSError:
-                    receiver.close()
-                    raise
-            except OSError as exc:
-                log.warning("cannot listen for saves (%s); retrying in %.1fs", exc, backoff)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
-            with receiver:
-                await self._listen(receiver, stop)
+        await _listen_retrying(self, (OSError,), "saves", stop)
 
-    async def _listen(self, receiver: socket.socket, stop: asyncio.Event) -> None:
+    async def _listen(self, stop: asyncio.Event) -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
+            receiver.bind(self.address)
+            await self._receive(receiver, stop)
+
+    async def _receive(self, receiver: socket.socket, stop: asyncio.Event) -> None:
         receiver.setblocking(False)
         loop = asyncio.get_running_loop()
 
