@@ -120,7 +120,13 @@ class ThreadService:
         self.thread_log = thread_log
         self.on_saved = on_saved
         self.writer = Writer(
-            store, self.last_position, on_saved, threaded=threaded, max_batch=max_batch, max_queue=max_queue
+            store,
+            self.last_position,
+            on_saved,
+            stored_versions=thread_log.versions_of,
+            threaded=threaded,
+            max_batch=max_batch,
+            max_queue=max_queue,
         )
         self._registering = threading.Lock()
 

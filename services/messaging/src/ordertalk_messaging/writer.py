@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, project_aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ordertalk_messaging.domain.errors import ThreadNotFound
@@ -136,12 +136,14 @@ class Writer:
         last_position: Callable[[], int],
         on_saved: Callable[[], None] = lambda: None,
         *,
+        stored_versions: Callable[[Sequence[UUID]], dict[UUID, int]] | None = None,
         threaded: bool = True,
         max_batch: int = 256,
         max_attempts: int = 50,
         max_queue: int = 5000,
     ) -> None:
         self.store, self.last_position, self.on_saved = store, last_position, on_saved
+        self.stored_versions = stored_versions
         self.threaded, self.max_batch, self.max_attempts = threaded, max_batch, max_attempts
         self.max_queue = max_queue
         self._batch_lock = threading.Lock()
@@ -250,8 +252,37 @@ class Writer:
         self._answer(change, early)
         return False
 
+    def _catch_up(self, changes: list[Change[Any, Any]]) -> None:
+        """Bring the cached threads of ``changes`` up to what other processes stored since (one query).
+
+        Other processes (API workers or pods) write to the same store, so a cached thread may be behind.
+        Deciding on it would only meet a version conflict at the commit, which fails the whole batch
+        and reloads every thread it touched; asking for the stored versions first costs one query on
+        the primary key, and only the threads behind read their new events.
+        """
+        cache = self.store.repository.cache
+        if cache is None or self.stored_versions is None:
+            return
+        cached: dict[UUID, OrderThread] = {}
+        for change in changes:
+            if change.thread_id not in cached:
+                try:
+                    thread: object = cache.get(change.thread_id)
+                except KeyError:
+                    continue
+                if isinstance(thread, OrderThread):
+                    cached[change.thread_id] = thread
+        if not cached:
+            return
+        for thread_id, version in self.stored_versions(list(cached)).items():
+            behind = cached[thread_id]
+            if version > behind.version:
+                newer = self.store.repository.event_store.get(originator_id=thread_id, gt=behind.version)
+                cache.put(thread_id, project_aggregate(behind, newer))
+
     def _attempt(self, changes: list[Change[Any, Any]]) -> list[Change[Any, Any]]:
         """Decide and save ``changes`` in one commit; answers those to decide again (after a conflict)."""
+        self._catch_up(changes)
         threads: dict[UUID, OrderThread] = {}
         staged: list[_Staged] = []
         for change in changes:

@@ -74,3 +74,7 @@ class ThreadLog(Protocol):
     def notifications_of(self, thread_id: UUID) -> Sequence[Notification]:
         """Every stored event of the thread, oldest first."""
         ...
+
+    def versions_of(self, thread_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The stored version of each of these threads (the highest version of its events), in one query."""
+        ...

@@ -174,6 +174,19 @@ class SqlTables:
 
     # --- ThreadLog ----------------------------------------------------------------------------
 
+    def versions_of(self, thread_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The stored version of each of these threads (absent: no events), in one query on the primary key."""
+        if not thread_ids:
+            return {}
+        originators: list[Any] = [t.hex if self._d.uuid_as_hex else t for t in thread_ids]
+        marks = ", ".join(["?"] * len(originators))  # placeholders only: the ids are parameters
+        rows = self._fetch(
+            f"SELECT originator_id, MAX(originator_version) FROM {self._d.events_table} "  # noqa: S608
+            f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
+            originators,
+        )
+        return {o if isinstance(o, UUID) else UUID(str(o)): int(v) for o, v in rows}
+
     def notifications_of(self, thread_id: UUID) -> Sequence[Notification]:
         """The thread's stored events with their notification ids, oldest first."""
         originator: Any = thread_id.hex if self._d.uuid_as_hex else thread_id
