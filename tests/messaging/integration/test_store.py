@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 from tests.messaging.conftest import postgres_settings
 from tests.support.postgres import PostgresParams
 
@@ -16,6 +19,7 @@ from ordertalk_messaging.application import Caller, NewOrder, ThreadService, clo
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.errors import DisputeConflict, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
+from ordertalk_messaging.domain.thread import thread_id_for
 from ordertalk_messaging.idempotency import Answer, InFlight, KeyedChange, KeyGuard, KeyRejected
 from ordertalk_messaging.settings import Settings
 from ordertalk_messaging.storage.ports import Mismatch, Replay
@@ -308,3 +312,54 @@ def test_sqlite_store_commits_reach_the_disk_unless_told_otherwise(
             assert next(iter(cursor.fetchone())) == expected
     finally:
         store.close()
+
+
+def test_a_thread_another_store_wrote_is_caught_up_first(settings: Settings, service: ThreadService) -> None:
+    """A cached thread that another store wrote since is brought up to date first: no conflict, no retry."""
+    service.register_order(order("61"), None)
+    other = service_on(settings)
+    try:
+        service.post_message("61", ADMIN, uuid4(), "first, cached here", None)
+        other.post_message("61", ADMIN, uuid4(), "second, from the other process", None)
+        other.post_message("61", ADMIN, uuid4(), "third, from the other process", None)
+        assert service.thread_log.versions_of([thread_id_for("61"), thread_id_for("nobody")]) == {
+            thread_id_for("61"): 4
+        }
+        conflicts: list[int] = []
+        save = service.store.save
+
+        def counted(*threads: Any, **kwargs: Any) -> Any:
+            try:
+                return save(*threads, **kwargs)
+            except IntegrityError:
+                conflicts.append(1)
+                raise
+
+        service.store.save = counted  # type: ignore[method-assign]
+        fourth = service.post_message("61", ADMIN, uuid4(), "fourth, here again", None)
+        assert conflicts == []
+        assert fourth.thread_version == 5 and fourth.value.seq == 4
+        assert [n.originator_version for n in service.history("61", ADMIN)] == [1, 2, 3, 4, 5]
+    finally:
+        other.close()
+        other.store.close()
+
+
+def test_sqlite_saves_wait_for_the_writers_lock_of_the_file(tmp_path: Path) -> None:
+    """Another process holding the file's writers' lock holds up a save until it lets go (no polling)."""
+    settings = Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=tmp_path / "es.sqlite")
+    svc = service_on(settings)
+    try:
+        svc.register_order(order("71"), None)
+        lock_path = tmp_path / "es.sqlite-writers"
+        assert lock_path.exists()
+        with lock_path.open("rb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # as a second process in the middle of its commit
+            pending = svc.writer.submit(Command("71", ADMIN, posting(uuid4(), "waits for the lock", ADMIN, None)))
+            with pytest.raises(FutureTimeout):
+                pending.result(timeout=0.5)
+            fcntl.flock(held, fcntl.LOCK_UN)
+            assert pending.result(timeout=10).thread_version == 2
+    finally:
+        svc.close()
+        svc.store.close()
