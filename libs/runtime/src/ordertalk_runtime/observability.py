@@ -25,7 +25,7 @@ def new_correlation_id() -> str:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, service, logger, message, correlation id, extras."""
+    """One JSON object per line: time, level, service, process id, logger, message, correlation id, extras."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -37,6 +37,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "service": self.service,
+            "pid": record.process,
             "logger": record.name,
             "msg": record.getMessage(),
         }

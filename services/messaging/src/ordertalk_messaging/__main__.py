@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
+import socket
 import sys
 
 from ordertalk_messaging.settings import Settings
@@ -17,21 +19,37 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _serve(args: argparse.Namespace) -> None:
+def _serve(args: argparse.Namespace) -> int:
     import logging
 
     import uvicorn
 
     from ordertalk_messaging.api.app import create_app
     from ordertalk_messaging.bootstrap import build
+    from ordertalk_messaging.workers import relay_argv, supervise, worker_argv
 
+    if args.workers > 1:
+        workers = [worker_argv(args.host, args.port, args.log_level) for _ in range(args.workers)]
+        return supervise(workers, relay_argv() if Settings().relay_enabled else None)
     # Named explicitly (not "auto") so /readyz and the start-up log say what really serves the requests.
     loop = "uvloop" if _installed("uvloop") else "asyncio"
     http = "httptools" if _installed("httptools") else "h11"
     app = create_app(build(Settings()))
     app.state.http_implementation = http
     logging.getLogger("ordertalk_messaging").info("serving with loop=%s http=%s", loop, http)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False, loop=loop, http=http)
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level=args.log_level, access_log=False, loop=loop, http=http
+    )
+    if not args.reuse_port:
+        uvicorn.Server(config).run()
+        return 0
+    # Beside other serve processes on the same port: the kernel spreads new connections evenly over them.
+    listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((args.host, args.port))
+    uvicorn.Server(config).run(sockets=[listener])
+    return 0
 
 
 async def _relay_forever(settings: Settings) -> None:
@@ -106,6 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", "1")),
+        help="API worker processes (default: WEB_CONCURRENCY or 1); with more than one the relay runs beside them",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help="share the port with other serve processes")
     sub.add_parser("relay", help="only the relay: publish stored events to Kafka")
     token = sub.add_parser("token", help="mint a JWT")
     token.add_argument("--role", choices=["admin", "customer"], required=True)
@@ -121,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("messaging")
     if args.command == "serve":
-        _serve(args)
+        sys.exit(_serve(args))
     elif args.command == "relay":
         asyncio.run(_relay_forever(Settings()))
     elif args.command == "token":
