@@ -281,7 +281,16 @@ class Writer:
                 cache.put(thread_id, project_aggregate(behind, newer))
 
     def _attempt(self, changes: list[Change[Any, Any]]) -> list[Change[Any, Any]]:
-        """Decide and save ``changes`` in one commit; answers those to decide again (after a conflict)."""
+        """Decide and save ``changes`` in one commit; answers those to decide again (after a conflict).
+
+        Where the store lets one process write at a time (SQLite's writers' lock), that turn is held
+        from the catch-up to the commit, so no other process writes these threads in between.
+        """
+        exclusive = getattr(self.store.recorder, "exclusive", None)  # SQLiteMessagingRecorder's; PostgreSQL has none
+        with exclusive() if exclusive is not None else contextlib.nullcontext():
+            return self._decide_and_save(changes)
+
+    def _decide_and_save(self, changes: list[Change[Any, Any]]) -> list[Change[Any, Any]]:
         self._catch_up(changes)
         threads: dict[UUID, OrderThread] = {}
         staged: list[_Staged] = []

@@ -6,6 +6,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 
@@ -17,33 +18,39 @@ from ordertalk_messaging.storage.ports import IN_TRANSACTION, InTransaction
 
 
 class WritersLock:
-    """An OS file lock beside the database, held around each transaction that inserts events.
+    """An OS file lock beside the database: one process at a time decides and inserts events.
 
     SQLite lets one transaction write at a time and makes the others poll for its lock, sleeping
     1, 2, 5, 10 ms and longer between tries; with several processes saving (``serve --workers``)
     those sleeps, not the work, set their pace. Waiting on this lock instead, a process is woken the
-    moment the one before it commits. Within a process, threads take turns on a thread lock first
-    (a file lock is held per open file, not per thread).
+    moment the one before it lets go. The writer holds it from reading the stored versions of a
+    batch's threads to the commit, so no other process can write those threads in between (no
+    version conflicts on SQLite); the recorder holds it around every insert. Re-entrant within a
+    thread; other threads of the process take turns first (a file lock is held per open file).
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._threads = threading.Lock()
+        self._threads = threading.RLock()
+        self._depth = 0
         self._fd: int | None = None
 
     def __enter__(self) -> None:
         self._threads.acquire()
-        try:
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()
-            raise
+        if self._depth == 0:
+            try:
+                if self._fd is None:
+                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._threads.release()
+                raise
+        self._depth += 1
 
     def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._depth -= 1
         try:
-            if self._fd is not None:
+            if self._depth == 0 and self._fd is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
@@ -58,13 +65,17 @@ class SQLiteMessagingRecorder(SQLiteApplicationRecorder):
 
     _writers: WritersLock | None = None
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """Insert in one transaction, holding the writers' lock of a database file (not of a memory one)."""
+    def exclusive(self) -> AbstractContextManager[None]:
+        """The writers' lock of a database file (none for a memory database, which one process holds)."""
         if self.datastore.pool.is_sqlite_memory_mode:
-            return super().insert_events(stored_events, **kwargs)
+            return nullcontext()
         if self._writers is None:
             self._writers = WritersLock(f"{self.datastore.pool.db_name}-writers")
-        with self._writers:
+        return self._writers
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """Insert in one transaction, holding the writers' lock."""
+        with self.exclusive():
             return super().insert_events(stored_events, **kwargs)
 
     def _insert_events(
