@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ordertalk_messaging.application import Caller, NewOrder, ThreadService, clo
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.errors import DisputeConflict, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.domain.thread import thread_id_for
+from ordertalk_messaging.domain.thread import OrderThread, thread_id_for
 from ordertalk_messaging.idempotency import Answer, InFlight, KeyedChange, KeyGuard, KeyRejected
 from ordertalk_messaging.settings import Settings
 from ordertalk_messaging.storage.ports import Mismatch, Replay
@@ -143,25 +144,10 @@ def test_answers_of_a_batch_are_kept_in_one_statement(service: ThreadService) ->
 def test_racing_writers_in_two_processes_worth_of_stores_lose_nothing(
     settings: Settings, service: ThreadService
 ) -> None:
-    """Two independent stores on one database: every post lands; on SQLite they take turns, without conflicts.
-
-    (On PostgreSQL version conflicts are retried.)
-    """
+    """Two independent stores on one database: version conflicts are decided again, every post lands."""
     service.register_order(order("21"), None)
     other = service_on(settings)
     errors: list[BaseException] = []
-    conflicts: list[str] = []
-    for svc in (service, other):
-        save = svc.store.save
-
-        def counted(*threads: Any, _save: Callable[..., Any] = save, **kwargs: Any) -> Any:
-            try:
-                return _save(*threads, **kwargs)
-            except IntegrityError:
-                conflicts.append("conflict")
-                raise
-
-        svc.store.save = counted  # type: ignore[method-assign]
 
     def post(svc: ThreadService, who: str) -> None:
         try:
@@ -178,8 +164,6 @@ def test_racing_writers_in_two_processes_worth_of_stores_lose_nothing(
     other.close()
     other.store.close()
     assert errors == []
-    if settings.event_store == "sqlite":
-        assert conflicts == []  # the writers' lock is held from the catch-up to the commit
     history = service.history("21", ADMIN)
     assert len(history) == 1 + 6 * 15
     assert [n.originator_version for n in history] == list(range(1, 92))
@@ -360,6 +344,31 @@ def test_a_thread_another_store_wrote_is_caught_up_first(settings: Settings, ser
     finally:
         other.close()
         other.store.close()
+
+
+def test_a_retry_on_sqlite_keeps_other_processes_out_from_its_catch_up_to_its_commit(tmp_path: Path) -> None:
+    """An exclusive attempt holds the writers' lock while it decides: another store's save waits, no conflict."""
+    settings = Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=tmp_path / "es.sqlite")
+    first, second = service_on(settings), service_on(settings)
+    try:
+        first.register_order(order("81"), None)
+        second.post_message("81", ADMIN, uuid4(), "cached in the second store", None)
+        held_up: list[Future[WriteOutcome[Any]]] = []
+
+        def decide(thread: OrderThread) -> Any:
+            held_up.append(second.writer.submit(Command("81", ADMIN, posting(uuid4(), "second", ADMIN, None))))
+            with pytest.raises(FutureTimeout):
+                held_up[0].result(timeout=0.5)  # the second store cannot commit while this one decides
+            return posting(uuid4(), "first", ADMIN, None)(thread)
+
+        change: Command[Any] = Command("81", ADMIN, decide)
+        assert first.writer._attempt([change], exclusive=True) == []  # committed on this attempt
+        assert change.future.result(timeout=10).thread_version == 3
+        assert held_up[0].result(timeout=10).thread_version == 4
+    finally:
+        for svc in (first, second):
+            svc.close()
+            svc.store.close()
 
 
 def test_sqlite_saves_wait_for_the_writers_lock_of_the_file(tmp_path: Path) -> None:

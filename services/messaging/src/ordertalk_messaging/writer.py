@@ -280,14 +280,16 @@ class Writer:
                 newer = self.store.repository.event_store.get(originator_id=thread_id, gt=behind.version)
                 cache.put(thread_id, project_aggregate(behind, newer))
 
-    def _attempt(self, changes: list[Change[Any, Any]]) -> list[Change[Any, Any]]:
+    def _attempt(self, changes: list[Change[Any, Any]], *, exclusive: bool = False) -> list[Change[Any, Any]]:
         """Decide and save ``changes`` in one commit; answers those to decide again (after a conflict).
 
-        Where the store lets one process write at a time (SQLite's writers' lock), that turn is held
-        from the catch-up to the commit, so no other process writes these threads in between.
+        With ``exclusive``, where the store lets one process write at a time (SQLite's writers' lock),
+        that turn is held from the catch-up to the commit, so no other process can write these threads
+        in between: a retry cannot lose again. A first attempt holds it only around the insert, so
+        other processes decide their batches meanwhile.
         """
-        exclusive = getattr(self.store.recorder, "exclusive", None)  # SQLiteMessagingRecorder's; PostgreSQL has none
-        with exclusive() if exclusive is not None else contextlib.nullcontext():
+        turn = getattr(self.store.recorder, "exclusive", None)  # SQLiteMessagingRecorder's; PostgreSQL has none
+        with turn() if exclusive and turn is not None else contextlib.nullcontext():
             return self._decide_and_save(changes)
 
     def _decide_and_save(self, changes: list[Change[Any, Any]]) -> list[Change[Any, Any]]:
@@ -346,14 +348,18 @@ class Writer:
         return []
 
     def _save(self, changes: list[Change[Any, Any]]) -> None:
-        """Decide and save ``changes`` together, deciding again after each conflict (with a short back-off)."""
+        """Decide and save ``changes`` together, deciding again after each conflict.
+
+        A retry holds the store's writers' turn throughout where there is one (SQLite); elsewhere it
+        backs off a little, more after each loss.
+        """
         pending = changes
         for attempt in range(self.max_attempts):
             if not pending:
                 return
             if attempt:
                 time.sleep(random.uniform(0, 0.002 * attempt))  # another process keeps winning: back off
-            pending = self._attempt(pending)
+            pending = self._attempt(pending, exclusive=attempt > 0)
         for change in pending:
             self._fail(change, ConcurrencyExhausted(f"order {change.order_id!r}: too many concurrent writers"))
 

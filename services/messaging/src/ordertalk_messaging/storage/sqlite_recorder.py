@@ -18,15 +18,15 @@ from ordertalk_messaging.storage.ports import IN_TRANSACTION, InTransaction
 
 
 class WritersLock:
-    """An OS file lock beside the database: one process at a time decides and inserts events.
+    """An OS file lock beside the database: one process at a time inserts events.
 
     SQLite lets one transaction write at a time and makes the others poll for its lock, sleeping
     1, 2, 5, 10 ms and longer between tries; with several processes saving (``serve --workers``)
     those sleeps, not the work, set their pace. Waiting on this lock instead, a process is woken the
-    moment the one before it lets go. The writer holds it from reading the stored versions of a
-    batch's threads to the commit, so no other process can write those threads in between (no
-    version conflicts on SQLite); the recorder holds it around every insert. Re-entrant within a
-    thread; other threads of the process take turns first (a file lock is held per open file).
+    moment the one before it lets go. The recorder holds it around every insert; a writer retrying
+    after a version conflict holds it from reading the stored versions of its threads to the commit,
+    so no other process can write those threads in between. Re-entrant within a thread; other
+    threads of the process take turns first (a file lock is held per open file).
     """
 
     def __init__(self, path: str) -> None:
