@@ -389,3 +389,36 @@ def test_sqlite_saves_wait_for_the_writers_lock_of_the_file(tmp_path: Path) -> N
     finally:
         svc.close()
         svc.store.close()
+
+
+def test_a_lost_race_puts_the_thread_back_and_catches_it_up_without_replaying_it(
+    settings: Settings, service: ThreadService
+) -> None:
+    """After a version conflict the cached thread is restored as loaded and reads only the events it missed."""
+    service.register_order(order("91"), None)
+    other = service_on(settings)
+    try:
+        for i in range(5):
+            service.post_message("91", ADMIN, uuid4(), f"cached {i}", None)
+        reads_after: list[int | None] = []
+        get = service.store.repository.event_store.get
+
+        def counted(originator_id: Any, *args: Any, gt: int | None = None, **kwargs: Any) -> Any:
+            reads_after.append(gt)
+            return get(originator_id, *args, gt=gt, **kwargs)
+
+        service.store.repository.event_store.get = counted  # type: ignore[method-assign]
+        raced: list[object] = []
+
+        def decide(thread: OrderThread) -> Any:
+            if not raced:  # the first attempt: another process saves this thread meanwhile
+                raced.append(other.post_message("91", ADMIN, uuid4(), "from the other process", None))
+            return posting(uuid4(), "mine", ADMIN, None)(thread)
+
+        outcome = service.writer.call(Command("91", ADMIN, decide))
+        assert outcome.thread_version == 8  # started, 5 cached posts, the other's, mine
+        assert reads_after == [6]  # the catch-up read the one event it missed; the thread was not replayed
+        assert [n.originator_version for n in service.history("91", ADMIN)] == list(range(1, 9))
+    finally:
+        other.close()
+        other.store.close()

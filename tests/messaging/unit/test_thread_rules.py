@@ -164,3 +164,20 @@ def test_vendor_party_is_distinct() -> None:
     assert vendor.party == "vendor:v-9"
     assert ADMIN.party == "admin"
     assert CUSTOMER.party == "customer"
+
+
+def test_restore_goes_back_to_the_memento_whatever_was_decided_since() -> None:
+    thread = order_thread()
+    thread.post_message(uuid4(), "kept", ADMIN, None)
+    thread.collect_events()
+    before = {k: v.copy() if isinstance(v, list | dict) else v for k, v in vars(thread).items()}
+    memento = thread.memento()
+    thread.post_message(uuid4(), "dropped", CUSTOMER, None)
+    thread.open_dispute_with("why", CUSTOMER, None)
+    thread.mark_read(ADMIN, None)
+    thread.restore(memento)
+    assert vars(thread) == before and thread.message_count == 1 and thread.pending_events == []
+    thread.post_message(uuid4(), "after restoring", CUSTOMER, None)
+    assert memento["message_ids"] != thread.message_ids  # the memento kept its own copies
+    thread.restore(memento)
+    assert vars(thread) == before  # and can be restored again

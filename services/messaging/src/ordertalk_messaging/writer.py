@@ -295,12 +295,14 @@ class Writer:
     def _decide_and_save(self, changes: list[Change[Any, Any]]) -> list[Change[Any, Any]]:
         self._catch_up(changes)
         threads: dict[UUID, OrderThread] = {}
+        mementos: dict[UUID, dict[str, Any]] = {}  # each thread as loaded, to go back to if the save fails
         staged: list[_Staged] = []
         for change in changes:
             try:
                 thread = threads.get(change.thread_id)
                 if thread is None:
                     thread = threads[change.thread_id] = self._load(change)
+                    mementos[change.thread_id] = thread.memento()
                 if not change.caller.may_see(thread):
                     raise ThreadNotFound(f"no order {change.order_id!r}")
                 first = len(thread.pending_events)
@@ -331,10 +333,10 @@ class Writer:
         try:
             recordings = self.store.save(*touched, **{IN_TRANSACTION: in_transaction})
         except IntegrityError:
-            self._undo(touched, staged)
+            self._undo(touched, mementos, staged)
             return [s.change for s in staged]  # another process wrote one of these threads first
         except Exception as exc:
-            self._undo(touched, staged)
+            self._undo(touched, mementos, staged)
             if len(staged) == 1:
                 self._fail(staged[0].change, exc)
             else:  # find the change that cannot be saved: each alone
@@ -372,13 +374,15 @@ class Writer:
             raise ThreadNotFound(f"no order {change.order_id!r}")
         return thread
 
-    def _undo(self, touched: list[OrderThread], staged: list[_Staged]) -> None:
-        """Forget the unsaved events (drop the cached threads) and tell the changes their writes are gone."""
-        cache = self.store.repository.cache
+    @staticmethod
+    def _undo(touched: list[OrderThread], mementos: dict[UUID, dict[str, Any]], staged: list[_Staged]) -> None:
+        """Put the cached threads back as they were loaded and tell the changes their writes are gone.
+
+        The next attempt's catch-up then reads only what other processes saved since; dropping the
+        threads instead would replay every event of each on the next load.
+        """
         for thread in touched:
-            if cache is not None:
-                with contextlib.suppress(KeyError):
-                    cache.get(thread.id, evict=True)
+            thread.restore(mementos[thread.id])
         for s in staged:
             s.change.rolled_back()
 
