@@ -315,32 +315,41 @@ def test_sqlite_store_commits_reach_the_disk_unless_told_otherwise(
         store.close()
 
 
-def test_a_thread_another_store_wrote_is_caught_up_first(settings: Settings, service: ThreadService) -> None:
-    """A cached thread that another store wrote since is brought up to date first: no conflict, no retry."""
+def test_once_another_store_writes_stale_threads_are_caught_up(settings: Settings, service: ThreadService) -> None:
+    """The first version conflict shows another writer: from then on stale cached threads are caught up first."""
     service.register_order(order("61"), None)
     other = service_on(settings)
     try:
-        service.post_message("61", ADMIN, uuid4(), "first, cached here", None)
-        other.post_message("61", ADMIN, uuid4(), "second, from the other process", None)
-        other.post_message("61", ADMIN, uuid4(), "third, from the other process", None)
+        service.post_message("61", ADMIN, uuid4(), "cached here", None)
         assert service.thread_log.versions_of([thread_id_for("61"), thread_id_for("nobody")]) == {
-            thread_id_for("61"): 4
+            thread_id_for("61"): 2
         }
         conflicts: list[int] = []
-        save = service.store.save
+        version_queries: list[int] = []
+        save, versions_of = service.store.save, service.thread_log.versions_of
 
-        def counted(*threads: Any, **kwargs: Any) -> Any:
+        def counted_save(*threads: Any, **kwargs: Any) -> Any:
             try:
                 return save(*threads, **kwargs)
             except IntegrityError:
                 conflicts.append(1)
                 raise
 
-        service.store.save = counted  # type: ignore[method-assign]
-        fourth = service.post_message("61", ADMIN, uuid4(), "fourth, here again", None)
-        assert conflicts == []
-        assert fourth.thread_version == 5 and fourth.value.seq == 4
-        assert [n.originator_version for n in service.history("61", ADMIN)] == [1, 2, 3, 4, 5]
+        def counted_versions(thread_ids: Any) -> dict[Any, int]:
+            version_queries.append(len(thread_ids))
+            return versions_of(thread_ids)
+
+        service.store.save = counted_save  # type: ignore[method-assign]
+        service.writer.stored_versions = counted_versions
+        service.post_message("61", ADMIN, uuid4(), "alone so far: no version query", None)
+        assert version_queries == [] and conflicts == []
+        for round_ in range(3):
+            other.post_message("61", ADMIN, uuid4(), f"from the other process {round_}", None)
+            other.post_message("61", ADMIN, uuid4(), f"and again {round_}", None)
+            service.post_message("61", ADMIN, uuid4(), f"here again {round_}", None)
+        assert conflicts == [1]  # only the first stale write met a conflict; then each was caught up
+        history = service.history("61", ADMIN)
+        assert [n.originator_version for n in history] == list(range(1, 13))
     finally:
         other.close()
         other.store.close()

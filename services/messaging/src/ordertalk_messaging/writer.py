@@ -40,6 +40,7 @@ R = TypeVar("R")
 Item = TypeVar("Item")
 Decide = Callable[[OrderThread], T]
 log = logging.getLogger(__name__)
+CATCH_UP_SECONDS = 60.0  # after a version conflict, check cached threads against the store for this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ class Writer:
     ) -> None:
         self.store, self.last_position, self.on_saved = store, last_position, on_saved
         self.stored_versions = stored_versions
+        self._others_wrote_at = -CATCH_UP_SECONDS - 1.0  # when a version conflict last showed other writers
         self.threaded, self.max_batch, self.max_attempts = threaded, max_batch, max_attempts
         self.max_queue = max_queue
         self._batch_lock = threading.Lock()
@@ -252,16 +254,19 @@ class Writer:
         self._answer(change, early)
         return False
 
-    def _catch_up(self, changes: list[Change[Any, Any]]) -> None:
+    def _catch_up(self, changes: list[Change[Any, Any]], *, retrying: bool) -> None:
         """Bring the cached threads of ``changes`` up to what other processes stored since (one query).
 
-        Other processes (API workers or pods) write to the same store, so a cached thread may be behind.
-        Deciding on it would only meet a version conflict at the commit, which fails the whole batch
-        and reloads every thread it touched; asking for the stored versions first costs one query on
-        the primary key, and only the threads behind read their new events.
+        Where other processes (API workers or pods) write to the same store, a cached thread may be
+        behind. Deciding on it would only meet a version conflict at the commit, which fails the whole
+        batch; asking for the stored versions first costs one query on the primary key, and only the
+        threads behind read their new events. That query is only worth its round trip while others
+        write, so it runs on a retry and for CATCH_UP_SECONDS after a version conflict showed they do.
         """
         cache = self.store.repository.cache
         if cache is None or self.stored_versions is None:
+            return
+        if not retrying and time.monotonic() - self._others_wrote_at > CATCH_UP_SECONDS:
             return
         cached: dict[UUID, OrderThread] = {}
         for change in changes:
@@ -290,10 +295,10 @@ class Writer:
         """
         turn = getattr(self.store.recorder, "exclusive", None)  # SQLiteMessagingRecorder's; PostgreSQL has none
         with turn() if exclusive and turn is not None else contextlib.nullcontext():
-            return self._decide_and_save(changes)
+            return self._decide_and_save(changes, retrying=exclusive)
 
-    def _decide_and_save(self, changes: list[Change[Any, Any]]) -> list[Change[Any, Any]]:
-        self._catch_up(changes)
+    def _decide_and_save(self, changes: list[Change[Any, Any]], *, retrying: bool) -> list[Change[Any, Any]]:
+        self._catch_up(changes, retrying=retrying)
         threads: dict[UUID, OrderThread] = {}
         mementos: dict[UUID, dict[str, Any]] = {}  # each thread as loaded, to go back to if the save fails
         staged: list[_Staged] = []
@@ -332,9 +337,10 @@ class Writer:
 
         try:
             recordings = self.store.save(*touched, **{IN_TRANSACTION: in_transaction})
-        except IntegrityError:
+        except IntegrityError:  # another process wrote one of these threads first
+            self._others_wrote_at = time.monotonic()
             self._undo(touched, mementos, staged)
-            return [s.change for s in staged]  # another process wrote one of these threads first
+            return [s.change for s in staged]
         except Exception as exc:
             self._undo(touched, mementos, staged)
             if len(staged) == 1:
