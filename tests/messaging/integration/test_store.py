@@ -403,12 +403,24 @@ def test_sqlite_saves_wait_for_the_writers_lock_of_the_file(tmp_path: Path) -> N
 def test_a_lost_race_puts_the_thread_back_and_catches_it_up_without_replaying_it(
     settings: Settings, service: ThreadService
 ) -> None:
-    """After a version conflict the cached thread is restored as loaded and reads only the events it missed."""
+    """Once other writers showed up, a conflict restores the cached thread and reads only the events it missed."""
     service.register_order(order("91"), None)
     other = service_on(settings)
     try:
         for i in range(5):
             service.post_message("91", ADMIN, uuid4(), f"cached {i}", None)
+
+        def lose_a_race(text: str) -> int:
+            raced: list[object] = []
+
+            def decide(thread: OrderThread) -> Any:
+                if not raced:  # the first attempt: another process saves this thread meanwhile
+                    raced.append(other.post_message("91", ADMIN, uuid4(), f"{text} from the other process", None))
+                return posting(uuid4(), text, ADMIN, None)(thread)
+
+            return service.writer.call(Command("91", ADMIN, decide)).thread_version
+
+        assert lose_a_race("the first conflict shows another writer") == 8
         reads_after: list[int | None] = []
         get = service.store.repository.event_store.get
 
@@ -417,17 +429,9 @@ def test_a_lost_race_puts_the_thread_back_and_catches_it_up_without_replaying_it
             return get(originator_id, *args, gt=gt, **kwargs)
 
         service.store.repository.event_store.get = counted  # type: ignore[method-assign]
-        raced: list[object] = []
-
-        def decide(thread: OrderThread) -> Any:
-            if not raced:  # the first attempt: another process saves this thread meanwhile
-                raced.append(other.post_message("91", ADMIN, uuid4(), "from the other process", None))
-            return posting(uuid4(), "mine", ADMIN, None)(thread)
-
-        outcome = service.writer.call(Command("91", ADMIN, decide))
-        assert outcome.thread_version == 8  # started, 5 cached posts, the other's, mine
-        assert reads_after == [6]  # the catch-up read the one event it missed; the thread was not replayed
-        assert [n.originator_version for n in service.history("91", ADMIN)] == list(range(1, 9))
+        assert lose_a_race("then a conflict costs no replay") == 10
+        assert reads_after == [8]  # the catch-up read the one event it missed; the thread was not replayed
+        assert [n.originator_version for n in service.history("91", ADMIN)] == list(range(1, 11))
     finally:
         other.close()
         other.store.close()

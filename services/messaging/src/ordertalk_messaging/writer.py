@@ -254,6 +254,10 @@ class Writer:
         self._answer(change, early)
         return False
 
+    def _others_writing(self, retrying: bool) -> bool:
+        """Whether other processes write to the store: a retry, or a version conflict in the last minute."""
+        return retrying or time.monotonic() - self._others_wrote_at <= CATCH_UP_SECONDS
+
     def _catch_up(self, changes: list[Change[Any, Any]], *, retrying: bool) -> None:
         """Bring the cached threads of ``changes`` up to what other processes stored since (one query).
 
@@ -266,7 +270,7 @@ class Writer:
         cache = self.store.repository.cache
         if cache is None or self.stored_versions is None:
             return
-        if not retrying and time.monotonic() - self._others_wrote_at > CATCH_UP_SECONDS:
+        if not self._others_writing(retrying):
             return
         cached: dict[UUID, OrderThread] = {}
         for change in changes:
@@ -300,14 +304,16 @@ class Writer:
     def _decide_and_save(self, changes: list[Change[Any, Any]], *, retrying: bool) -> list[Change[Any, Any]]:
         self._catch_up(changes, retrying=retrying)
         threads: dict[UUID, OrderThread] = {}
-        mementos: dict[UUID, dict[str, Any]] = {}  # each thread as loaded, to go back to if the save fails
+        # Each thread as loaded, to go back to if the save fails: worth copying only while others write.
+        mementos: dict[UUID, dict[str, Any]] | None = {} if self._others_writing(retrying) else None
         staged: list[_Staged] = []
         for change in changes:
             try:
                 thread = threads.get(change.thread_id)
                 if thread is None:
                     thread = threads[change.thread_id] = self._load(change)
-                    mementos[change.thread_id] = thread.memento()
+                    if mementos is not None:
+                        mementos[change.thread_id] = thread.memento()
                 if not change.caller.may_see(thread):
                     raise ThreadNotFound(f"no order {change.order_id!r}")
                 first = len(thread.pending_events)
@@ -380,15 +386,22 @@ class Writer:
             raise ThreadNotFound(f"no order {change.order_id!r}")
         return thread
 
-    @staticmethod
-    def _undo(touched: list[OrderThread], mementos: dict[UUID, dict[str, Any]], staged: list[_Staged]) -> None:
-        """Put the cached threads back as they were loaded and tell the changes their writes are gone.
+    def _undo(
+        self, touched: list[OrderThread], mementos: dict[UUID, dict[str, Any]] | None, staged: list[_Staged]
+    ) -> None:
+        """Put the cached threads back as they were loaded (or drop them) and tell the changes their writes are gone.
 
-        The next attempt's catch-up then reads only what other processes saved since; dropping the
-        threads instead would replay every event of each on the next load.
+        With mementos the next attempt's catch-up reads only what other processes saved since; a
+        dropped thread replays every event of its own on the next load, a cost worth risking only
+        where failures are rare (no other writer lately).
         """
+        cache = self.store.repository.cache
         for thread in touched:
-            thread.restore(mementos[thread.id])
+            if mementos is not None:
+                thread.restore(mementos[thread.id])
+            elif cache is not None:
+                with contextlib.suppress(KeyError):
+                    cache.get(thread.id, evict=True)
         for s in staged:
             s.change.rolled_back()
 
