@@ -2,17 +2,19 @@
 
 Starts its own stand-in broker and the messaging service (free ports, temporary directory) and prints
 figures; it is not a timed test. Run with ``make bench-write`` or ``.venv/bin/python bench/write.py``
-(about 90 seconds). Once: raw broker produce, and the HTTP floor (bench/floor_app.py, the post route
+(about 2 minutes). Once: raw broker produce, and the HTTP floor (bench/floor_app.py, the post route
 doing nothing, under the same client). Then for each store of BENCH_STORES (default
 ``sqlite,postgres``; PostgreSQL in throw-away databases on the POSTGRES_* server, skipped with its
 reason when there is none): raw store appends (application layer, one command per commit, no HTTP)
 over many order threads and over one; closed-loop HTTP posts (BENCH_CLIENTS clients, default 16)
-over many threads and over one, with the CPU the service and the load client spent per post;
-open-loop posts at 200/s and 100/s with a bounded pool (a post that finds every slot busy is skipped
-and counted) and the relay lag. The load client shares the machine with the service, so the HTTP
-figures include its cost; it is a minimal HTTP/1.1 keep-alive client on asyncio streams (one request
-per connection at a time), far cheaper per request than a general-purpose client, and its CPU per post
-is printed beside the service's.
+over many threads and over one, with the CPU the service's processes and the load client spent per
+post; open-loop posts at 200/s and 100/s with a bounded pool (a post that finds every slot busy is
+skipped and counted) and the relay lag; all on the service as ``make run`` starts it (one process, the
+relay inside); then the closed-loop phases again with ``serve --workers`` BENCH_WORKERS (default: the
+number of cores; the relay in a process beside them). The load client shares the machine with the
+service, so the HTTP figures include its cost; it is a minimal HTTP/1.1 keep-alive client on asyncio
+streams (one request per connection at a time), far cheaper per request than a general-purpose
+client, and its CPU per post is printed beside the service's.
 """
 
 from __future__ import annotations
@@ -48,12 +50,14 @@ from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
 SECRET = "bench-secret-0123456789abcdef-0123"
 MANY_ORDERS = 200  # posts spread over many order threads, as in a real store
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))  # serve --workers in the main phases
 THROUGHPUT_SECONDS = 6.0
 PACED_RATES = (200, 100)  # the goal's rate, and half of it
 PACED_SECONDS = 8.0
 PACED_MAX_IN_FLIGHT = 16  # a bounded client pool: a due post is skipped (and counted) when all are busy
 DRAIN_SECONDS = 10.0
-RAW_STORE_POSTS = 2000
+RAW_STORE_POSTS = 10000
+RAW_STORE_SECONDS = 4.0  # per figure (or RAW_STORE_POSTS): one fsync per post, whose cost varies from run to run
 RAW_BROKER_RECORDS = 20000
 
 
@@ -78,9 +82,11 @@ def raw_store_rates(settings: Settings) -> tuple[float, float, str]:
     rates = []
     for spread in (MANY_ORDERS, 1):
         started = time.perf_counter()
-        for i in range(RAW_STORE_POSTS):
-            service.post_message(f"raw-{i % spread}", admin, uuid.uuid4(), f"message {i}", None)
-        rates.append(RAW_STORE_POSTS / (time.perf_counter() - started))
+        deadline, posts = started + RAW_STORE_SECONDS, 0
+        while posts < RAW_STORE_POSTS and (posts < 200 or time.perf_counter() < deadline):
+            service.post_message(f"raw-{posts % spread}", admin, uuid.uuid4(), f"message {posts}", None)
+            posts += 1
+        rates.append(posts / (time.perf_counter() - started))
     durability = store_durability(store, settings)
     store.close()
     return rates[0], rates[1], durability
@@ -249,15 +255,29 @@ async def post(client: Connection, order_id: str) -> Posted:
 
 
 def process_cpu(pid: int | None = None) -> float:
-    """CPU seconds (user + system) used so far by process ``pid`` (Linux /proc), or by this process."""
+    """CPU seconds (user + system) used so far by process ``pid`` and its children (Linux /proc), or by this one."""
     if pid is None:
         times = os.times()
         return times.user + times.system
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    used: dict[int, float] = {}
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        parents.setdefault(int(fields[1]), []).append(int(entry))
+    if pid not in used:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        total += used.get(current, 0.0)
+        pending.extend(parents.get(current, []))
+    return total
 
 
 @dataclass
@@ -461,6 +481,8 @@ class StoreFigures:
     many: Throughput
     one: Throughput
     paced: list[Paced]
+    workers_many: Throughput
+    workers_one: Throughput
     server: dict[str, str]
 
 
@@ -510,10 +532,8 @@ def ready_probe(url: str) -> Callable[[], bool]:
 async def bench_store(
     label: str, raw_settings: Settings, service_env: dict[str, str], kafka: KafkaSettings, var: Path
 ) -> StoreFigures:
-    """Raw appends, then the service on the same kind of store: closed-loop and paced phases."""
+    """Raw appends, then the service on the same kind of store: one process (every phase), then WORKERS."""
     raw_many, raw_one, durability = await asyncio.to_thread(raw_store_rates, raw_settings)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = dict(os.environ) | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "KAFKA_ENABLE_IDEMPOTENCE": "false",
@@ -523,34 +543,56 @@ async def bench_store(
     for name in ("SQLITE_SYNCHRONOUS", "AGGREGATE_CACHE_MAXSIZE", "RELAY_BATCH_SIZE", "RELAY_POLL_SECONDS"):
         env.pop(name, None)  # the service runs with its defaults, as the raw store does
     env |= service_env
-    argv = python_argv("-m", "ordertalk_messaging", "serve", "--port", str(port), "--log-level", "warning")
+    codec = TokenCodec(AuthSettings(jwt_secret=SECRET))
+    headers = {"Authorization": f"Bearer {codec.mint(Principal('admin', 'bench', 'Bench Admin'))}"}
+    post_headers = headers | {"Content-Type": "application/json"}
+    orders = [f"bench-{i:05d}" for i in range(MANY_ORDERS)]
     log_name = label.split()[0].lower()
-    service = ManagedProcess(f"messaging-{log_name}", argv, var / "log" / f"messaging-{log_name}.log", env=env)
+
+    def start(workers: int) -> tuple[ManagedProcess, int]:
+        port = free_port()
+        argv = python_argv(
+            "-m", "ordertalk_messaging", "serve", "--port", str(port), "--log-level", "warning",
+            "--workers", str(workers),
+        )  # fmt: skip
+        log_path = var / "log" / f"messaging-{log_name}-{workers}.log"
+        service = ManagedProcess(f"messaging-{log_name}-{workers}", argv, log_path, env=env)
+        service.start(ready_probe(f"http://127.0.0.1:{port}"), 60.0)
+        return service, port
+
+    # The service as `make run` starts it (one process, the relay inside) for every phase, then
+    # WORKERS API processes and the relay beside them on the same store, closed-loop only.
+    service, port = await asyncio.to_thread(start, 1)
     try:
-        await asyncio.to_thread(service.start, ready_probe(url), 60.0)
+        url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url, timeout=5) as setup_client:
             server = (await setup_client.get("/readyz")).json().get("server", {})
         if server != {"loop": "uvloop", "http": "httptools"}:
             print(f"WARNING: the service does not run on uvloop + httptools: {server}")
-        orders = [f"bench-{i:05d}" for i in range(MANY_ORDERS)]
-        codec = TokenCodec(AuthSettings(jwt_secret=SECRET))
-        headers = {"Authorization": f"Bearer {codec.mint(Principal('admin', 'bench', 'Bench Admin'))}"}
         await register_orders(url, kafka, headers, orders)
-        service_pid = service.pid or 0
-        post_headers = headers | {"Content-Type": "application/json"}
 
         def connect() -> Connection:
             return Connection("127.0.0.1", port, post_headers)
 
-        many = await throughput_phase(connect, orders, service_pid)
-        one = await throughput_phase(connect, orders[:1], service_pid)
+        many = await throughput_phase(connect, orders, service.pid or 0)
+        one = await throughput_phase(connect, orders[:1], service.pid or 0)
         arrivals = Arrivals(kafka)  # consumes (and parses) the topic only while lags are measured
         await arrivals.start()
         paced_runs = [await paced_phase(connect, orders, arrivals, rate) for rate in PACED_RATES]
         await arrivals.stop()
     finally:
         service.stop()
-    return StoreFigures(label, durability, raw_many, raw_one, many, one, paced_runs, server)
+    service, port = await asyncio.to_thread(start, WORKERS)
+    try:
+
+        def connect_workers() -> Connection:
+            return Connection("127.0.0.1", port, post_headers)
+
+        workers_many = await throughput_phase(connect_workers, orders, service.pid or 0)
+        workers_one = await throughput_phase(connect_workers, orders[:1], service.pid or 0)
+    finally:
+        service.stop()
+    return StoreFigures(label, durability, raw_many, raw_one, many, one, paced_runs, workers_many, workers_one, server)
 
 
 async def http_floor(var: Path) -> Throughput:
@@ -580,6 +622,9 @@ def report_store(figures: StoreFigures) -> None:
     report_throughput("1 thread:", figures.one, figures.raw_one)
     for paced in figures.paced:
         report_paced(paced)
+    print(f"--- serve --workers {WORKERS} (API processes on one port, the relay in a process beside them):")
+    report_throughput(f"{MANY_ORDERS} threads, {WORKERS} workers:", figures.workers_many, figures.raw_many)
+    report_throughput(f"1 thread, {WORKERS} workers:", figures.workers_one, figures.raw_one)
 
 
 async def main() -> None:
