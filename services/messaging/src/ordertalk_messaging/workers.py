@@ -52,7 +52,10 @@ def supervise(workers: Sequence[list[str]], relay: list[str] | None) -> int:
     previous = {sig: signal.signal(sig, stop_all) for sig in (signal.SIGTERM, signal.SIGINT)}
     log.info("supervising %d API workers%s", len(workers), " and the relay" if relay is not None else "")
     try:
-        pid, status = os.wait()  # the first child to exit (after a stop, or on its own)
+        try:
+            pid, status = os.wait()  # the first child to exit (after a stop, or on its own)
+        except ChildProcessError:  # a stop's poll() reaped every child first
+            pid, status = 0, 0
         for child in children:
             if child.pid == pid:
                 child.returncode = os.waitstatus_to_exitcode(status)
