@@ -5,16 +5,21 @@ prints figures; it is not a timed test. Run with ``make bench-write`` or ``.venv
 bench/write.py`` (about 2 minutes). Once: the HTTP floor (bench/floor_app.py, the post route doing
 nothing, under the same client). Then for each store of BENCH_STORES (default ``sqlite,postgres``;
 PostgreSQL in throw-away databases on the POSTGRES_* server, skipped with its reason when there is
-none), on a new stand-in broker whose raw produce rate is measured first: raw store appends (application layer, one command per commit, no HTTP)
-over many order threads and over one; closed-loop HTTP posts (BENCH_CLIENTS clients, default 16)
-over many threads and over one, with the CPU the service's processes and the load client spent per
-post; open-loop posts at 200/s and 100/s with a bounded pool (a post that finds every slot busy is
-skipped and counted) and the relay lag; all on the service as ``make run`` starts it (one process, the
-relay inside); then the closed-loop phases again with ``serve --workers`` BENCH_WORKERS (default: the
-number of cores; the relay in a process beside them). The load client shares the machine with the
-service, so the HTTP figures include its cost; it is a minimal HTTP/1.1 keep-alive client on asyncio
-streams (one request per connection at a time), far cheaper per request than a general-purpose
-client, and its CPU per post is printed beside the service's.
+none), on a new stand-in broker whose raw produce rate is measured first:
+
+- raw store appends (application layer, one command per commit, no HTTP) over many order threads
+  and over one;
+- closed-loop HTTP posts (BENCH_CLIENTS clients, default 16) over many threads and over one, with
+  the CPU the service's processes and the load client spent per post;
+- open-loop posts at 200/s and 100/s with a bounded pool (a post that finds every slot busy is
+  skipped and counted) and the relay lag;
+
+all on the service as ``make run`` starts it (one process, the relay inside); then the closed-loop
+phases again with ``serve --workers`` BENCH_WORKERS (default: the number of cores; the relay in a
+process beside them). The load client shares the machine with the service, so the HTTP figures
+include its cost; it is a minimal HTTP/1.1 keep-alive client on asyncio streams (one request per
+connection at a time), far cheaper per request than a general-purpose client, and its CPU per post
+is printed beside the service's.
 """
 
 from __future__ import annotations
