@@ -88,7 +88,7 @@ class System:
         return self.codec.mint(principal)
 
     def register_orders(self, *orders: DemoOrder) -> None:
-        """Announce orders as the shop's order service would, and wait until the read side knows them."""
+        """Announce orders as the shop's order service would, and wait until both sides know them."""
         settings = KafkaSettings(bootstrap_servers=self.stack.env["KAFKA_BOOTSTRAP_SERVERS"], enable_idempotence=False)
 
         async def produce() -> None:
@@ -114,12 +114,15 @@ class System:
             pool.submit(asyncio.run, produce()).result(timeout=60)
         headers = {"Authorization": f"Bearer {self.token('admin')}"}
         for order in orders:
+            # Both consume the orders topic on their own: the read side knowing an order does not
+            # mean the write side has started its thread yet.
+            for service, path in (("projections", ""), ("messaging", "/history")):
 
-            def known(order_id: str = order.order_id) -> bool:
-                url = f"{self.stack.url('projections')}/v1/orders/{order_id}"
-                return httpx.get(url, headers=headers, timeout=5).status_code == 200
+                def known(order_id: str = order.order_id, service: str = service, path: str = path) -> bool:
+                    url = f"{self.stack.url(service)}/v1/orders/{order_id}{path}"
+                    return httpx.get(url, headers=headers, timeout=5).status_code == 200
 
-            wait_for(known, 60, f"order {order.order_id} in the projection API")
+                wait_for(known, 60, f"order {order.order_id} in the {service} API")
 
     def mails_to(self, address: str) -> list[EmailMessage]:
         """The e-mails the SMTP catcher received for ``address``."""
