@@ -35,6 +35,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ordertalk_contracts import ORDERS, THREAD_EVENTS, Customer, MessagePostedV1, OrderRegisteredV1, dump, parse
 from ordertalk_contracts.topics import ALL_TOPICS
-from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
+from ordertalk_devstack.processes import ManagedProcess, descendants, free_port, process_table, python_argv
 from ordertalk_devstack.servers import start_kafka
 from ordertalk_messaging.application import Caller, MessagingStore, NewOrder, ThreadService
 from ordertalk_messaging.bootstrap import open_store, tables_for
@@ -264,25 +265,10 @@ def process_cpu(pid: int | None = None) -> float:
     if pid is None:
         times = os.times()
         return times.user + times.system
-    used: dict[int, float] = {}
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        parents.setdefault(int(fields[1]), []).append(int(entry))
-    if pid not in used:
+    table = process_table()
+    if pid not in table:
         return float("nan")
-    total, pending = 0.0, [pid]
-    while pending:
-        current = pending.pop()
-        total += used.get(current, 0.0)
-        pending.extend(parents.get(current, []))
-    return total
+    return table[pid].cpu_seconds + sum(child.cpu_seconds for child in descendants(pid, table))
 
 
 @dataclass
@@ -575,10 +561,7 @@ async def bench_store(
         if server != {"loop": "uvloop", "http": "httptools"}:
             print(f"WARNING: the service does not run on uvloop + httptools: {server}")
         await register_orders(url, kafka, headers, orders)
-
-        def connect() -> Connection:
-            return Connection("127.0.0.1", port, post_headers)
-
+        connect = partial(Connection, "127.0.0.1", port, post_headers)
         many = await throughput_phase(connect, orders, service.pid or 0)
         one = await throughput_phase(connect, orders[:1], service.pid or 0)
         arrivals = Arrivals(kafka)  # consumes (and parses) the topic only while lags are measured
@@ -589,12 +572,9 @@ async def bench_store(
         service.stop()
     service, port = await asyncio.to_thread(start, WORKERS)
     try:
-
-        def connect_workers() -> Connection:
-            return Connection("127.0.0.1", port, post_headers)
-
-        workers_many = await throughput_phase(connect_workers, orders, service.pid or 0)
-        workers_one = await throughput_phase(connect_workers, orders[:1], service.pid or 0)
+        connect = partial(Connection, "127.0.0.1", port, post_headers)
+        workers_many = await throughput_phase(connect, orders, service.pid or 0)
+        workers_one = await throughput_phase(connect, orders[:1], service.pid or 0)
     finally:
         service.stop()
     return StoreFigures(label, durability, raw_many, raw_one, many, one, paced_runs, workers_many, workers_one, server)

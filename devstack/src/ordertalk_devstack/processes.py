@@ -93,3 +93,41 @@ class ManagedProcess:
 def python_argv(*args: str) -> list[str]:
     """argv that runs this interpreter with ``args``."""
     return [sys.executable, *args]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStat:
+    """One live process as Linux's /proc/<pid>/stat shows it."""
+
+    pid: int
+    parent: int
+    cpu_seconds: float  # user + system so far
+
+
+def process_table() -> dict[int, ProcessStat]:
+    """Every live process (Linux /proc), by process id."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    table: dict[int, ProcessStat] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        table[int(entry)] = ProcessStat(int(entry), int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    return table
+
+
+def descendants(pid: int, table: Mapping[int, ProcessStat] | None = None) -> list[ProcessStat]:
+    """The live processes ``pid`` started, their children, and so on (not ``pid`` itself)."""
+    table = process_table() if table is None else table
+    children: dict[int, list[ProcessStat]] = {}
+    for stat in table.values():
+        children.setdefault(stat.parent, []).append(stat)
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child.pid)
+    return found

@@ -16,7 +16,7 @@ from tests.support.polling import wait_for
 
 from ordertalk_contracts import MessagePostedV1, parse_thread_event
 from ordertalk_contracts.topics import THREAD_EVENTS
-from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
+from ordertalk_devstack.processes import ManagedProcess, descendants, free_port, python_argv
 from ordertalk_runtime.kafka import KafkaSettings
 
 ADMIN = bearer("admin", "admin-1", "Admin Admin")
@@ -24,17 +24,8 @@ CLIENTS, EACH = 16, 5
 
 
 def children_of(pid: int) -> set[int]:
-    """The live child processes of ``pid``."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-                found.add(int(entry))
-    return found
+    """The live processes ``pid`` started (and theirs)."""
+    return {stat.pid for stat in descendants(pid)}
 
 
 def gone(pids: set[int]) -> bool:

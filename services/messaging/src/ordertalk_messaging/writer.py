@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import threading
@@ -254,11 +255,19 @@ class Writer:
         self._answer(change, early)
         return False
 
+    @functools.cached_property
+    def _turn(self) -> Callable[[], contextlib.AbstractContextManager[None]] | None:
+        """The store's one-writing-process-at-a-time turn (SQLiteMessagingRecorder's); PostgreSQL has none."""
+        turn: Callable[[], contextlib.AbstractContextManager[None]] | None = getattr(
+            self.store.recorder, "exclusive", None
+        )
+        return turn
+
     def _others_writing(self, retrying: bool) -> bool:
         """Whether other processes write to the store: a retry, or a version conflict in the last minute."""
         return retrying or time.monotonic() - self._others_wrote_at <= CATCH_UP_SECONDS
 
-    def _catch_up(self, changes: list[Change[Any, Any]], *, retrying: bool) -> None:
+    def _catch_up(self, changes: list[Change[Any, Any]]) -> None:
         """Bring the cached threads of ``changes`` up to what other processes stored since (one query).
 
         Where other processes (API workers or pods) write to the same store, a cached thread may be
@@ -269,8 +278,6 @@ class Writer:
         """
         cache = self.store.repository.cache
         if cache is None or self.stored_versions is None:
-            return
-        if not self._others_writing(retrying):
             return
         cached: dict[UUID, OrderThread] = {}
         for change in changes:
@@ -297,15 +304,16 @@ class Writer:
         in between: a retry cannot lose again. A first attempt holds it only around the insert, so
         other processes decide their batches meanwhile.
         """
-        turn = getattr(self.store.recorder, "exclusive", None)  # SQLiteMessagingRecorder's; PostgreSQL has none
-        with turn() if exclusive and turn is not None else contextlib.nullcontext():
+        with self._turn() if exclusive and self._turn is not None else contextlib.nullcontext():
             return self._decide_and_save(changes, retrying=exclusive)
 
     def _decide_and_save(self, changes: list[Change[Any, Any]], *, retrying: bool) -> list[Change[Any, Any]]:
-        self._catch_up(changes, retrying=retrying)
+        others_writing = self._others_writing(retrying)
+        if others_writing:
+            self._catch_up(changes)
         threads: dict[UUID, OrderThread] = {}
         # Each thread as loaded, to go back to if the save fails: worth copying only while others write.
-        mementos: dict[UUID, dict[str, Any]] | None = {} if self._others_writing(retrying) else None
+        mementos: dict[UUID, dict[str, Any]] | None = {} if others_writing else None
         staged: list[_Staged] = []
         for change in changes:
             try:
