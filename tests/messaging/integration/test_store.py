@@ -12,8 +12,10 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 from tests.messaging.conftest import postgres_settings
+from tests.messaging.threads import order_thread
 from tests.support.postgres import PostgresParams
 
 from ordertalk_messaging.application import Caller, NewOrder, ThreadService, closing_dispute, posting
@@ -79,6 +81,31 @@ def test_writes_history_and_positions(service: ThreadService) -> None:
         service.post_message("13", ADMIN, uuid4(), "x", None)
     assert service.visible_order_ids(ADMIN) == ["11", "12"]
     assert [n.id for n in service.notifications(1, 10)] == [2, 3, 4]
+
+
+def test_saving_threads_stores_their_events_and_caches_them_without_runtime_protocol_checks(
+    service: ThreadService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = service.store
+    first, second = order_thread("31"), order_thread("32")
+    first.post_message(uuid4(), "hello", JANE.participant, None)
+
+    def collect_events(*_: Any, **__: Any) -> None:  # the library's slow path (typing Protocol checks)
+        raise AssertionError("threads are saved without ProcessingEvent.collect_events")
+
+    monkeypatch.setattr(ProcessingEvent, "collect_events", collect_events)
+    recordings = store.save(first, second)
+    assert [(r.domain_event.originator_id, r.domain_event.originator_version) for r in recordings] == [
+        (first.id, 1),
+        (first.id, 2),
+        (second.id, 1),
+    ]
+    assert [r.notification.id for r in recordings] == [1, 2, 3]
+    assert first.pending_events == [] and second.pending_events == []
+    assert store.repository.cache is not None and store.repository.cache.get(first.id) is first
+    monkeypatch.undo()
+    assert store.repository.get(first.id, version=2).message_count == 1  # read back from the store
+    assert store.save(None, order_thread("33"))[0].notification.id == 4  # anything else: the library's way
 
 
 def test_idempotency_keys_and_relay_positions(service: ThreadService) -> None:
