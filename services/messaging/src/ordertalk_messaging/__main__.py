@@ -10,6 +10,7 @@ import socket
 import sys
 
 from ordertalk_messaging.settings import Settings
+from ordertalk_runtime.gc_tuning import tune_gc
 from ordertalk_runtime.observability import configure_logging
 
 
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     replay.add_argument("--to", type=int, default=None)
     args = parser.parse_args(argv)
     configure_logging("messaging")
+    tune_gc()
     if args.command == "serve":
         sys.exit(_serve(args))
     elif args.command == "relay":

@@ -10,6 +10,7 @@ import uvicorn
 
 from ordertalk_notifier.api import failed_view
 from ordertalk_notifier.bootstrap import build
+from ordertalk_runtime.gc_tuning import tune_gc
 from ordertalk_runtime.observability import configure_logging
 
 
@@ -36,6 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "serve":
         configure_logging("notifier")
+        tune_gc()
         uvicorn.run(build().app(), host=args.host, port=args.port, log_level="info")
     else:
         asyncio.run(_print_failed(args.limit))

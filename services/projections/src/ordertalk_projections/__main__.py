@@ -16,6 +16,7 @@ from ordertalk_projections.bootstrap import build_app, resources, running_worker
 from ordertalk_projections.generations import PROGRESS_COLLECTION, REBUILDS_COLLECTION
 from ordertalk_projections.rebuild import RebuildConflict, Rebuilder, RebuildStopped
 from ordertalk_projections.settings import Settings
+from ordertalk_runtime.gc_tuning import tune_gc
 from ordertalk_runtime.observability import configure_logging
 
 
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="active generation, progress of each writer, last rebuild")
     args = parser.parse_args(argv)
     configure_logging("projections")
+    tune_gc()
     settings = Settings()
     if args.command == "serve":
         app = build_app(settings, with_workers=not args.no_workers)

@@ -6,6 +6,7 @@ import argparse
 
 import uvicorn
 
+from ordertalk_runtime.gc_tuning import tune_gc
 from ordertalk_runtime.observability import configure_logging
 from ordertalk_web.bootstrap import build_app
 
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "serve":
         configure_logging("web")
+        tune_gc()
         uvicorn.run(build_app(), host=args.host, port=args.port, log_config=None, log_level="info")
 
 
