@@ -90,13 +90,17 @@ async def test_two_workers_share_the_port_and_one_relay_publishes_every_post_onc
     )
     posts = await published()
     assert [e.thread_version for e in posts] == list(range(2, CLIENTS * EACH + 2))  # once each, in order
-    answered_by = {
-        entry["pid"]
-        for entry in map(json.loads, (line for line in log_path.read_text().splitlines() if line.startswith("{")))
-        if str(entry.get("msg", "")).startswith(f"POST {path} 201")
-    }
+
+    def answered_by_both() -> set[int] | None:  # access log lines reach the file within 0.2 s
+        pids = {
+            entry["pid"]
+            for entry in map(json.loads, (line for line in log_path.read_text().splitlines() if line.startswith("{")))
+            if str(entry.get("msg", "")).startswith(f"POST {path} 201")
+        }
+        return pids if len(pids) == 2 else None
+
     children = children_of(proc.pid or 0)
-    assert len(answered_by) == 2 and answered_by <= children
+    assert wait_for(answered_by_both, timeout=10, what="answers from both workers") <= children
     proc.stop()  # SIGTERM: the supervisor stops them all and says it went well
     assert proc.popen is not None and proc.popen.returncode == 0
     assert gone(children)

@@ -46,27 +46,37 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app, self.service = app, service
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labelled children, looked up once
+
+    def _count(self, method: str, route: str, status: int, elapsed: float) -> None:
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = (
+                HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                HTTP_LATENCY.labels(self.service, method, route),
+            )
+            self._series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Time the request and count its status."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start, status, cid = time.perf_counter(), 500, None
+        start, status = time.perf_counter(), 500
 
         async def capture(message: Message) -> None:
-            nonlocal status, cid
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                cid = dict(message.get("headers", [])).get(b"x-correlation-id")
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         finally:
             route, method, elapsed = route_of(scope), scope["method"], time.perf_counter() - start
-            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
+            self._count(method, route, status, elapsed)
             if route not in QUIET_ROUTES:
                 log.info(
                     "%s %s %d %.1fms",
@@ -74,7 +84,7 @@ class MetricsMiddleware:
                     scope.get("path", route),
                     status,
                     elapsed * 1000,
-                    extra={"correlation_id": cid.decode() if isinstance(cid, bytes) else None},
+                    extra={"correlation_id": scope.get("state", {}).get("correlation_id")},
                 )
 
 

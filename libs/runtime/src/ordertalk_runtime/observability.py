@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import random
 import sys
-import uuid
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -16,12 +18,29 @@ from ordertalk_contracts import IntegrationEvent
 from ordertalk_runtime.metrics import EVENTS_PROCESSED
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
-CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
+CORRELATION_HEADERS = (b"x-correlation-id", b"x-request-id")  # the first one present wins
+MAX_CORRELATION_ID_CHARS = 200
 
 
 def new_correlation_id() -> str:
-    """A fresh correlation id."""
-    return uuid.uuid4().hex
+    """A fresh correlation id: 128 random bits as 32 hex digits, like a uuid4's hex.
+
+    It only has to be unique, not unguessable, so it comes from ``random`` (seeded from the OS per
+    process) rather than ``os.urandom``, a system call on every request.
+    """
+    return f"{random.getrandbits(128):032x}"
+
+
+def correlation_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The caller's X-Correlation-ID (else X-Request-ID), stripped and cut to 200 characters, or a new id."""
+    given: dict[bytes, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in CORRELATION_HEADERS and lowered not in given:
+            text = value.decode("latin-1").strip()
+            if text:
+                given[lowered] = text[:MAX_CORRELATION_ID_CHARS]
+    return next((given[h] for h in CORRELATION_HEADERS if h in given), None) or new_correlation_id()
 
 
 class JsonFormatter(logging.Formatter):
@@ -53,11 +72,59 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class BufferedLinesHandler(logging.StreamHandler[io.TextIOWrapper]):
+    """Writes log lines through a buffer: at once from WARNING up, otherwise within ``interval`` seconds.
+
+    A line-buffered stream costs a system call per line, and with it a hand-over of the GIL to
+    whichever thread waits for it: per request, for an access log. Here INFO lines wait in memory
+    for at most ``interval`` (a daemon thread flushes them); a warning or an error flushes
+    everything before it, and ``logging.shutdown`` (at exit) flushes the rest. A record that still
+    comes after ``close`` is written at once.
+    """
+
+    def __init__(self, stream: io.TextIOWrapper, interval: float = 0.2) -> None:
+        super().__init__(stream)
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_every_interval, name="log-flusher", daemon=True)
+        self._flusher.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the line; flush at once from WARNING up."""
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            if record.levelno >= logging.WARNING or self._stopping.is_set():
+                self.flush()  # once closed (logging.shutdown, a dictConfig) no thread flushes: every line
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def _flush_every_interval(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self.flush()
+
+    def close(self) -> None:
+        """Flush, and stop the flushing thread."""
+        self._stopping.set()
+        self.flush()
+        super().close()
+
+
+def stderr_lines() -> io.TextIOWrapper:
+    """A text stream on standard error's file descriptor, buffered (not flushed per line) and never closing it."""
+    raw = io.FileIO(sys.stderr.fileno(), "w", closefd=False)
+    return io.TextIOWrapper(io.BufferedWriter(raw, 1 << 16), encoding="utf-8", errors="backslashreplace")
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send every log record to stderr as JSON lines tagged with ``service``."""
-    handler = logging.StreamHandler(sys.stderr)
+    """Send every log record to stderr as JSON lines tagged with ``service`` (INFO lines within 0.2 s)."""
+    handler = BufferedLinesHandler(stderr_lines())
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
+    for replaced in root.handlers:
+        if isinstance(replaced, BufferedLinesHandler):
+            replaced.close()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "kafka", "pymongo", "httpx", "uvicorn.access"):
@@ -75,8 +142,7 @@ class CorrelationMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-        cid = next((headers[h][:200] for h in CORRELATION_HEADERS if headers.get(h)), None) or new_correlation_id()
+        cid = correlation_id_of(scope.get("headers", []))
         token = correlation_id.set(cid)
         scope.setdefault("state", {})["correlation_id"] = cid
 

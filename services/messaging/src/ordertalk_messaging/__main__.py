@@ -39,7 +39,14 @@ def _serve(args: argparse.Namespace) -> int:
     app.state.http_implementation = http
     logging.getLogger("ordertalk_messaging").info("serving with loop=%s http=%s", loop, http)
     config = uvicorn.Config(
-        app, host=args.host, port=args.port, log_level=args.log_level, access_log=False, loop=loop, http=http
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        loop=loop,
+        http=http,
+        log_config=None,  # uvicorn's records go through our JSON lines too
     )
     if not args.reuse_port:
         uvicorn.Server(config).run()

@@ -38,7 +38,7 @@ def main() -> None:
     if args.command == "serve":
         configure_logging("notifier")
         tune_gc()
-        uvicorn.run(build().app(), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(build().app(), host=args.host, port=args.port, log_config=None, log_level="info")
     else:
         asyncio.run(_print_failed(args.limit))
 

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.command == "serve":
         app = build_app(settings, with_workers=not args.no_workers)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, log_level="warning")
         return 0
     if args.command == "worker":
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:  # uvloop when installed, as uvicorn does

@@ -8,7 +8,6 @@ import contextlib
 import contextvars
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
@@ -22,11 +21,11 @@ from ordertalk_messaging.idempotency import InFlight
 from ordertalk_messaging.storage.ports import IdempotencyStore
 from ordertalk_messaging.writer import Change
 from ordertalk_runtime.auth import Principal, TokenCodec, current_admin, principal_from_request
+from ordertalk_runtime.observability import correlation_id_of
 from ordertalk_runtime.problems import Problem
 
 T = TypeVar("T")
 R = TypeVar("R")
-CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
 API_WORKERS = 8  # queries and bulk writes (commands on one thread go to the service's writer thread)
 _workers = ThreadPoolExecutor(max_workers=API_WORKERS, thread_name_prefix="messaging-api")
 
@@ -110,19 +109,10 @@ def scope_of(principal: Principal) -> str:
     return f"{principal.role}:{principal.subject}"
 
 
-def correlation_id_from(request: Request) -> str:
-    """The caller's X-Correlation-ID / X-Request-ID (trimmed to 200 characters), or a new one."""
-    for header in CORRELATION_HEADERS:
-        value = request.headers.get(header, "").strip()
-        if value:
-            return value[:200]
-    return uuid.uuid4().hex
-
-
 def correlation_id(request: Request) -> str:
-    """The correlation id the middleware fixed for this request."""
+    """The correlation id the middleware fixed for this request (or the caller's, or a new one, without it)."""
     value = getattr(request.state, "correlation_id", None)
-    return value if isinstance(value, str) else correlation_id_from(request)
+    return value if isinstance(value, str) else correlation_id_of(request.headers.raw)
 
 
 def problem_for(error: DomainError) -> Problem:
