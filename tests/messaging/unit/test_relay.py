@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 from uuid import uuid4
 
 from eventsourcing.persistence import Notification
@@ -166,3 +167,36 @@ async def test_saves_right_behind_a_wake_share_its_publish() -> None:
     stop.set()
     await task
     assert publisher.calls == [3]
+
+
+async def test_saves_while_a_wake_up_is_pending_hand_nothing_over_and_are_published() -> None:
+    """The writer's thread wakes the relay after each commit; only the first of a burst crosses to the loop."""
+    log, positions, publisher = ListLog(), MemoryPositionStore(), CountingPublisher()
+    relay = relay_for(log, publisher, positions, linger_seconds=0.2)  # polls only every 5 s
+    loop = asyncio.get_running_loop()
+    handed_over: list[object] = []
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def counting(callback: Callable[..., object], *args: object, **kwargs: Any) -> asyncio.Handle:
+        handed_over.append(callback)
+        return call_soon_threadsafe(callback, *args, **kwargs)
+
+    loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: RELAY_NAME in positions.positions)  # caught up with the empty log: pausing
+
+    def commits() -> None:  # as the writer thread does: save, then wake
+        for order in ("1", "2", "3"):
+            log.append_thread(order, 0)
+            relay.wake()
+
+    await asyncio.to_thread(commits)
+    await wait_for(lambda: len(publisher.sent) == 3, within=1.0)
+    assert [c for c in handed_over if c == relay._wakeup.set] == [relay._wakeup.set]  # type: ignore[union-attr]
+    log.append_thread("4", 0)  # after the relay read: a new wake-up is handed over
+    await asyncio.to_thread(relay.wake)
+    await wait_for(lambda: len(publisher.sent) == 4, within=1.0)
+    stop.set()
+    await task
+    assert publisher.calls == [3, 1]

@@ -64,13 +64,22 @@ class Relay:
     position: int = field(default=0, init=False)
     healthy: bool = field(default=True, init=False)
     _wakeup: asyncio.Event | None = field(default=None, init=False)
+    _wake_pending: bool = field(default=False, init=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
     _limiter: anyio.CapacityLimiter | None = field(default=None, init=False)
     _recorded: int | None = field(default=None, init=False)
     _recorded_at: float = field(default=float("-inf"), init=False)
 
     def wake(self) -> None:
-        """Tell the relay new events were saved (callable from any thread)."""
+        """Tell the relay new events were saved (callable from any thread).
+
+        Nothing to hand over while a wake-up is pending: ``step`` takes it back before it reads the
+        store, so the read that the pending wake-up leads to comes after this save's commit. Under
+        load the writer commits every few hundred microseconds; most of its calls end here.
+        """
+        if self._wake_pending:
+            return
+        self._wake_pending = True
         loop, wakeup = self._loop, self._wakeup
         if loop is not None and wakeup is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
@@ -105,6 +114,7 @@ class Relay:
 
     async def step(self) -> int:
         """Publish the next batch after the current position; answers how many events were published."""
+        self._wake_pending = False  # before the read: a save after this point wakes the relay again
         if self._wakeup is not None:
             self._wakeup.clear()
         batch = await self._in_thread(self.source.after, self.position, self.batch_size)
