@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse
 
 from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_messaging.api.deps import VerifiedTokens
-from ordertalk_messaging.api.routes import router
+from ordertalk_messaging.api.lean_post import LeanPostRoute
+from ordertalk_messaging.api.routes import post_message, router
 from ordertalk_messaging.bootstrap import Components
 from ordertalk_messaging.idempotency import InFlight
 from ordertalk_runtime.kafka import ensure_topics
@@ -93,6 +94,8 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
     install_problem_handlers(app)
     install_metrics(app, "messaging")
     app.include_router(router)
+    # Well-formed posts skip FastAPI's per-request machinery; the documented route answers the rest.
+    app.router.routes.insert(0, LeanPostRoute(f"{router.prefix}/orders/{{order_id}}/messages", post_message))
 
     app.add_middleware(CorrelationMiddleware)
     app.add_middleware(
