@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -323,6 +324,42 @@ def test_sqlite_looks_keys_up_by_index_not_by_scanning_every_key(tmp_path: Path,
         store.close()
     on_keys = [step for step in plan if " k " in f" {step} " or "idempotency_keys" in step]
     assert on_keys and all(step.startswith("SEARCH k USING") for step in on_keys), plan
+
+
+def test_sqlite_reads_a_threads_version_without_reading_its_events(tmp_path: Path) -> None:
+    """The catch-up query's work does not grow with the thread: a long thread costs what a short one does."""
+    settings = Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=tmp_path / "es.sqlite")
+    service = service_on(settings)
+    try:
+        for order_id, posts in (("short", 2), ("long", 2000)):
+            service.register_order(order(order_id), None)
+            for i in range(posts):
+                service.post_message(order_id, ADMIN, uuid4(), f"m{i}", None)
+        tables = service.thread_log
+        assert isinstance(tables, SqlTables)
+        assert tables.versions_of([thread_id_for("short"), thread_id_for("long")]) == {
+            thread_id_for("short"): 3,
+            thread_id_for("long"): 2001,
+        }
+        connection = sqlite3.connect(tmp_path / "es.sqlite")
+        steps = 0
+
+        def step() -> int:
+            nonlocal steps
+            steps += 1
+            return 0
+
+        connection.set_progress_handler(step, 1)  # one call per SQLite VM instruction
+        work = {}
+        for order_id in ("short", "long"):
+            steps = 0
+            connection.execute(tables.versions_statement(1), [thread_id_for(order_id).hex]).fetchall()
+            work[order_id] = steps
+        connection.close()
+    finally:
+        service.close()
+        service.store.close()
+    assert work["long"] < 2 * work["short"], work  # reading the events would be ~1000 times more
 
 
 @pytest.mark.parametrize(("configured", "expected"), [(None, 2), ("NORMAL", 1)])

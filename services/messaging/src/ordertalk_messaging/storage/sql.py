@@ -179,13 +179,23 @@ class SqlTables:
         if not thread_ids:
             return {}
         originators: list[Any] = [t.hex if self._d.uuid_as_hex else t for t in thread_ids]
-        marks = ", ".join(["?"] * len(originators))  # placeholders only: the ids are parameters
-        rows = self._fetch(
-            f"SELECT originator_id, MAX(originator_version) FROM {self._d.events_table} "  # noqa: S608
-            f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
-            originators,
+        with self._db.transaction(commit=False) as cur:
+            cur.execute(self.versions_statement(len(originators)), originators)
+            rows = [_values(r) for r in cur.fetchall()]
+        return {o if isinstance(o, UUID) else UUID(str(o)): int(v) for o, v in rows if v is not None}
+
+    def versions_statement(self, count: int) -> str:
+        """The query reading the stored versions of ``count`` threads, in this dialect.
+
+        One ``MAX`` per thread, which both databases answer from the end of that thread's range of
+        the primary key; a ``GROUP BY`` over ``IN (...)`` read every event of each thread instead
+        (1.2 ms for a thread of 20,000 events on SQLite, on every batch while other processes write).
+        """
+        wanted = ", ".join(["(?)"] * count)  # placeholders only: the ids are parameters
+        return self._d.sql(
+            f"SELECT wanted.column1, (SELECT MAX(e.originator_version) FROM {self._d.events_table} AS e "  # noqa: S608
+            f"WHERE e.originator_id = wanted.column1) FROM (VALUES {wanted}) AS wanted"
         )
-        return {o if isinstance(o, UUID) else UUID(str(o)): int(v) for o, v in rows}
 
     def notifications_of(self, thread_id: UUID) -> Sequence[Notification]:
         """The thread's stored events with their notification ids, oldest first."""
