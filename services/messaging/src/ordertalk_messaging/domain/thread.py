@@ -14,6 +14,7 @@ from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.domain.text import clean_body, clean_reason
 
 THREAD_NAMESPACE = UUID("5b7c1f0e-3d2a-5e49-9a61-0c8f4e2b7d13")
+_APPEND_ONLY = frozenset({"message_parties", "message_ids"})  # messages are added, never changed or removed
 
 
 def thread_id_for(order_id: str) -> UUID:
@@ -74,15 +75,26 @@ class OrderThread(Aggregate):
     def memento(self) -> dict[str, Any]:
         """This thread's state, to ``restore`` if changes decided after it are not saved.
 
-        Every attribute is immutable or a list or dict of immutable values, so copying the containers
-        is enough: far cheaper than replaying the thread's events, which a long thread makes costly.
+        Messages are only ever added, so their list and dict are remembered by their lengths and
+        ``restore`` drops what came after: a long thread costs no copy. Every other attribute is
+        immutable or a small list or dict of immutable values, copied: far cheaper than replaying
+        the thread's events.
         """
-        return {k: v.copy() if isinstance(v, list | dict) else v for k, v in vars(self).items()}
+        return {
+            k: len(v) if k in _APPEND_ONLY else v.copy() if isinstance(v, list | dict) else v
+            for k, v in vars(self).items()
+        }
 
     def restore(self, memento: dict[str, Any]) -> None:
         """Go back to the state of ``memento`` (unsaved events and their effects are dropped)."""
-        vars(self).clear()
-        vars(self).update({k: v.copy() if isinstance(v, list | dict) else v for k, v in memento.items()})
+        parties, ids = self.message_parties, self.message_ids
+        del parties[memento["message_parties"] :]
+        for _ in range(len(ids) - memento["message_ids"]):
+            ids.popitem()  # the latest added first
+        state = vars(self)
+        state.clear()
+        state.update({k: v.copy() if isinstance(v, list | dict) else v for k, v in memento.items()})
+        state.update(message_parties=parties, message_ids=ids)
 
     # --- queries -------------------------------------------------------------------------------
 
