@@ -18,7 +18,7 @@ from ordertalk_contracts import IntegrationEvent
 from ordertalk_runtime.metrics import EVENTS_PROCESSED
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
-CORRELATION_HEADERS = (b"x-correlation-id", b"x-request-id")  # the first one present wins
+CORRELATION_HEADERS = (b"x-correlation-id", b"x-request-id")  # in this order: the first one given wins
 MAX_CORRELATION_ID_CHARS = 200
 
 
