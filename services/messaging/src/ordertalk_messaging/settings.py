@@ -66,9 +66,9 @@ class Settings(BaseSettings):
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment of the eventsourcing Application (persistence module and its options)."""
         env = {"AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_maxsize)} if self.aggregate_cache_maxsize else {}
-        # Only the writer thread changes cached threads, and it evicts a thread whose save failed. A thread
+        # Only the writer thread changes cached threads, and it restores a thread whose save failed. A thread
         # another process changed meanwhile is not read again before each command (no fast-forward query):
-        # its save then conflicts on the version, and the writer reloads it and decides again.
+        # its save then conflicts on the version, and the writer catches it up and decides again.
         env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
         env["DEEPCOPY_FROM_AGGREGATE_CACHE"] = "n"
         if self.event_store == "postgres":

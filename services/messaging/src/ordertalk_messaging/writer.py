@@ -312,16 +312,14 @@ class Writer:
         if others_writing:
             self._catch_up(changes)
         threads: dict[UUID, OrderThread] = {}
-        # Each thread as loaded, to go back to if the save fails: worth copying only while others write.
-        mementos: dict[UUID, dict[str, Any]] | None = {} if others_writing else None
+        mementos: dict[UUID, dict[str, Any]] = {}  # each thread as loaded, to go back to if the save fails
         staged: list[_Staged] = []
         for change in changes:
             try:
                 thread = threads.get(change.thread_id)
                 if thread is None:
                     thread = threads[change.thread_id] = self._load(change)
-                    if mementos is not None:
-                        mementos[change.thread_id] = thread.memento()
+                    mementos[change.thread_id] = thread.memento()
                 if not change.caller.may_see(thread):
                     raise ThreadNotFound(f"no order {change.order_id!r}")
                 first = len(thread.pending_events)
@@ -394,22 +392,15 @@ class Writer:
             raise ThreadNotFound(f"no order {change.order_id!r}")
         return thread
 
-    def _undo(
-        self, touched: list[OrderThread], mementos: dict[UUID, dict[str, Any]] | None, staged: list[_Staged]
-    ) -> None:
-        """Put the cached threads back as they were loaded (or drop them) and tell the changes their writes are gone.
+    @staticmethod
+    def _undo(touched: list[OrderThread], mementos: dict[UUID, dict[str, Any]], staged: list[_Staged]) -> None:
+        """Put the threads back as they were loaded and tell the changes their writes are gone.
 
-        With mementos the next attempt's catch-up reads only what other processes saved since; a
-        dropped thread replays every event of its own on the next load, a cost worth risking only
-        where failures are rare (no other writer lately).
+        The next attempt's catch-up then reads only what other processes saved since, instead of
+        the whole thread (a memento costs no copy of a thread's messages).
         """
-        cache = self.store.repository.cache
         for thread in touched:
-            if mementos is not None:
-                thread.restore(mementos[thread.id])
-            elif cache is not None:
-                with contextlib.suppress(KeyError):
-                    cache.get(thread.id, evict=True)
+            thread.restore(mementos[thread.id])
         for s in staged:
             s.change.rolled_back()
 
