@@ -37,12 +37,8 @@ class MemoryIdempotencyStore:
                 self._rows[(scope, key)] = (fingerprint, status, body)
             return found
 
-    def record_in(self, cursor: Any, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
-        """Like ``record`` (a dict has no transaction)."""
-        return self.record(scope, key, fingerprint, status, body)
-
     def record_many_in(self, cursor: Any, answers: Sequence[tuple[str, str, str, int, str]]) -> list[KeyUse]:
-        """``record`` for each answer."""
+        """``record`` for each answer (a dict has no transaction)."""
         return [self.record(*answer) for answer in answers]
 
     def _use(self, scope: str, key: str, fingerprint: str) -> KeyUse:

@@ -47,12 +47,11 @@ class IdempotencyStore(Protocol):
         """Keep the answer under ``key`` in one commit; None if stored, else what another writer stored first."""
         ...
 
-    def record_in(self, cursor: Any, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
-        """Like ``record``, in the open transaction of ``cursor`` (committed, or rolled back, with it)."""
-        ...
-
     def record_many_in(self, cursor: Any, answers: Sequence[tuple[str, str, str, int, str]]) -> list[KeyUse]:
-        """``record_in`` for each (scope, key, fingerprint, status, body), in as few statements as it can."""
+        """``record`` for each (scope, key, fingerprint, status, body), in the open transaction of ``cursor``.
+
+        Committed, or rolled back, with it; in as few statements as the store can.
+        """
         ...
 
 

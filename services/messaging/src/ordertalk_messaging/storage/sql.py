@@ -116,11 +116,7 @@ class SqlTables:
         A row without an answer (left by a claim of an earlier version of the service) is taken over.
         """
         with self._db.transaction(commit=True) as cur:
-            return self.record_in(cur, scope, key, fingerprint, status, body)
-
-    def record_in(self, cursor: Any, scope: str, key: str, fingerprint: str, status: int, body: str) -> KeyUse:
-        """Like ``record``, in the open transaction of ``cursor`` (the events' own, so one commit holds both)."""
-        return self.record_many_in(cursor, [(scope, key, fingerprint, status, body)])[0]
+            return self.record_many_in(cur, [(scope, key, fingerprint, status, body)])[0]
 
     def record_many_in(self, cursor: Any, answers: Sequence[tuple[str, str, str, int, str]]) -> list[KeyUse]:
         """Store each answer in the open transaction of ``cursor``, unless its key holds one already.
