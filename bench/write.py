@@ -37,13 +37,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ordertalk_contracts import ORDERS, THREAD_EVENTS, Customer, MessagePostedV1, OrderRegisteredV1, dump, parse
 from ordertalk_contracts.topics import ALL_TOPICS
+from ordertalk_devstack.databases import create_database, drop_database
 from ordertalk_devstack.processes import ManagedProcess, descendants, free_port, process_table, python_argv
 from ordertalk_devstack.servers import start_kafka
 from ordertalk_messaging.application import Caller, MessagingStore, NewOrder, ThreadService
@@ -484,28 +484,16 @@ class PostgresDatabases:
         self.base = Settings()
         self.names: list[str] = []
 
-    def _admin(self) -> Any:
-        import psycopg
-
-        b = self.base
-        return psycopg.connect(
-            host=b.postgres_host, port=b.postgres_port, user=b.postgres_user, password=b.postgres_password,
-            dbname=b.postgres_db, autocommit=True, connect_timeout=5,
-        )  # fmt: skip
-
     def create(self) -> Settings:
         """A new empty database, as the service's settings."""
-        name = f"ordertalk_bench_{uuid.uuid4().hex[:12]}"
-        with self._admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        name = create_database(self.base.postgres_conninfo(), "ordertalk_bench")
         self.names.append(name)
         return Settings(EVENT_STORE="postgres", POSTGRES_DB=name)
 
     def drop_all(self) -> None:
         """Drop every database this made."""
-        with self._admin() as conn:
-            for name in self.names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in self.names:
+            drop_database(self.base.postgres_conninfo(), name)
 
 
 def ready_probe(url: str) -> Callable[[], bool]:

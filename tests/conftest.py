@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
+from ordertalk_devstack.databases import throwaway_database
 from ordertalk_devstack.processes import free_port
 from ordertalk_devstack.servers import start_mailcatcher, start_mongo
 from ordertalk_runtime.kafka import KafkaSettings
@@ -78,14 +77,8 @@ def postgres_server() -> Iterator[PostgresParams]:
 @pytest.fixture
 def postgres_db(postgres_server: PostgresParams) -> Iterator[PostgresParams]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"ordertalk_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with throwaway_database(postgres_server.conninfo(), "ordertalk_test") as name:
         yield postgres_server.with_db(name)
-    finally:
-        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
