@@ -7,7 +7,7 @@ PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard contracts/pyproject.toml li
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-unit lint format schemas browser bench-write bench-read bench-notify up down clean
+.PHONY: setup node-tools run test test-unit lint format schemas browser bench-write bench-read bench-notify up down clean
 
 setup: $(STAMP)
 
@@ -17,6 +17,16 @@ $(STAMP): Makefile requirements/constraints.txt requirements/dev.txt $(addsuffix
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt $(addprefix -e ./,$(PACKAGES))
 	touch $(STAMP)
 
+# Node.js tools the suite runs against the product (AsyncAPI parser, axe-core), pinned in tools/node/package.json;
+# installed without a lock file (it would record download addresses).
+NODE_TOOLS := tools/node/node_modules/.installed
+
+node-tools: $(NODE_TOOLS)
+
+$(NODE_TOOLS): tools/node/package.json
+	cd tools/node && SCARF_ANALYTICS=false npm install --silent --no-package-lock --no-audit --no-fund
+	touch $@
+
 run: setup
 	$(BIN)/python -m ordertalk_devstack run
 
@@ -25,7 +35,7 @@ browser:
 
 # Browser tests run in their own pytest session: Playwright's sync API keeps an event loop
 # running in the main thread, which the asyncio tests cannot share.
-test: setup browser
+test: setup browser node-tools
 	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
@@ -66,4 +76,4 @@ down:
 	$(COMPOSE) down
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tools/node/node_modules
