@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic.json_schema import models_json_schema
+
 from ordertalk_contracts.events import OrderRegisteredV1
 from ordertalk_contracts.registry import event_classes
 from ordertalk_contracts.topics import DEAD_LETTERS, ORDERS, THREAD_EVENTS
@@ -21,15 +23,34 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+def _component_schemas() -> tuple[dict[str, str], dict[str, Any]]:
+    """Every event's schema in one set of AsyncAPI components: message name -> schema name, and the schemas.
+
+    Shared models (Actor, Customer) are components of their own, referenced as ``#/components/schemas/...``
+    so that every ``$ref`` resolves inside the AsyncAPI document.
+    """
+    classes = sorted(event_classes().items())
+    keys, defs = models_json_schema(
+        [(cls, "serialization") for _, cls in classes], ref_template="#/components/schemas/{model}"
+    )
+    names = {
+        f"{etype}_v{version}": keys[(cls, "serialization")]["$ref"].rpartition("/")[2]
+        for (etype, version), cls in classes
+    }
+    return names, defs.get("$defs", {})
+
+
 def asyncapi() -> dict[str, Any]:
     """An AsyncAPI 3.0 document describing the published topics and their messages."""
-    messages: dict[str, Any] = {}
-    for name, schema in json_schemas().items():
-        messages[name.replace(".", "_")] = {
-            "name": name,
+    schema_of, schemas = _component_schemas()
+    messages: dict[str, Any] = {
+        key: {
+            "name": key.replace("_v", ".v"),
             "contentType": "application/json",
-            "payload": schema,
+            "payload": {"$ref": f"#/components/schemas/{schema}"},
         }
+        for key, schema in schema_of.items()
+    }
     order_keys = [k for k in messages if k.startswith(OrderRegisteredV1.model_fields["event_type"].default)]
     thread_keys = [k for k in messages if k not in order_keys]
     ref = "#/components/messages/"
@@ -55,7 +76,7 @@ def asyncapi() -> dict[str, Any]:
             "publishThreadEvents": {"action": "send", "channel": {"$ref": "#/channels/threadEvents"}},
             "receiveOrders": {"action": "receive", "channel": {"$ref": "#/channels/orders"}},
         },
-        "components": {"messages": messages},
+        "components": {"messages": messages, "schemas": schemas},
     }
 
 

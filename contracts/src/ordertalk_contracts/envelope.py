@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
@@ -41,8 +41,16 @@ class Customer(ContractModel):
     email: EmailStr
 
 
+def _type_and_version_required(schema: dict[str, Any]) -> None:
+    """The codec refuses an event without ``event_type`` and ``schema_version``: its JSON Schema says so too."""
+    required = schema.setdefault("required", [])
+    required[:0] = [name for name in ("event_type", "schema_version") if name not in required]
+
+
 class IntegrationEvent(ContractModel):
     """Fields shared by every published event, whatever its topic."""
+
+    model_config = ConfigDict(json_schema_extra=_type_and_version_required)
 
     event_id: UUID = Field(description="Stable id: the same stored event always carries the same id.")
     event_type: str
