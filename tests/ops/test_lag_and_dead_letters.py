@@ -12,10 +12,21 @@ from ordertalk_runtime.dead_letters import DeadLetter, send_dead_letter
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
 
 
-def test_lag_rows_count_uncommitted_partitions_from_zero() -> None:
+def test_lag_rows_count_uncommitted_partitions_of_a_consumed_topic_from_zero() -> None:
     a, b = TopicPartition("t", 0), TopicPartition("t", 1)
     rows = lag_rows("g", {a: 3, b: None}, {b: 5, a: 10})
     assert [(r.partition, r.lag) for r in rows] == [(0, 7), (1, 5)]
+
+
+def test_lag_rows_leave_out_topics_the_group_never_consumed() -> None:
+    mine, other = TopicPartition("mine", 0), TopicPartition("other", 0)
+    rows = lag_rows("g", {mine: 4, other: None}, {mine: 4, other: 1277})
+    assert [(r.topic, r.lag) for r in rows] == [("mine", 0)]
+
+
+def test_an_end_offset_below_the_committed_one_is_no_lag() -> None:
+    tp = TopicPartition("t", 0)
+    assert [r.lag for r in lag_rows("g", {tp: 8}, {tp: 7})] == [0]
 
 
 async def test_consumer_lag_reports_what_a_group_has_not_consumed(kafka_settings: KafkaSettings) -> None:

@@ -21,15 +21,27 @@ class PartitionLag:
 
     @property
     def lag(self) -> int:
-        """Messages not yet consumed (all of them if nothing was committed)."""
-        return self.end - (self.committed or 0)
+        """Messages not yet consumed (all of them if nothing was committed).
+
+        Never below zero: some brokers (the local stand-in) report an end one below a committed offset.
+        """
+        return max(0, self.end - (self.committed or 0))
 
 
 def lag_rows(
     group: str, committed: dict[TopicPartition, int | None], ends: dict[TopicPartition, int]
 ) -> list[PartitionLag]:
-    """Pure: combine committed and end offsets into rows, sorted by topic and partition."""
-    rows = [PartitionLag(group, tp.topic, tp.partition, committed.get(tp), end) for tp, end in ends.items()]
+    """Pure: combine committed and end offsets into rows, sorted by topic and partition.
+
+    Only the topics the group consumes count: those on which it has committed an offset. A topic the group
+    never reads (its partitions all uncommitted) would otherwise add that topic's whole length as lag.
+    """
+    consumed = {tp.topic for tp, offset in committed.items() if offset is not None}
+    rows = [
+        PartitionLag(group, tp.topic, tp.partition, committed.get(tp), end)
+        for tp, end in ends.items()
+        if tp.topic in consumed
+    ]
     return sorted(rows, key=lambda r: (r.topic, r.partition))
 
 
