@@ -132,6 +132,30 @@ def test_mark_read_without_messages_changes_nothing() -> None:
     assert event_names(thread) == []
 
 
+def test_mark_read_records_seeing_a_dispute_opened_by_the_other_side_without_a_message() -> None:
+    thread = new_thread()
+    thread.post_message(uuid4(), "hello", CUSTOMER, None)
+    thread.mark_read(ADMIN, None)
+    thread.open_dispute_with("late", CUSTOMER, None)
+    thread.collect_events()
+    assert thread.unseen_dispute_for("admin") and not thread.unseen_dispute_for("customer")
+    assert thread.mark_read(ADMIN, None) == 1  # no message to move over, yet the dispute is now seen
+    assert event_names(thread) == ["ThreadRead"]
+    assert not thread.unseen_dispute_for("admin")
+    assert thread.mark_read(ADMIN, None) == 1
+    assert thread.mark_read(CUSTOMER, None) == 1  # the customer's own dispute is nothing to see
+    assert event_names(thread) == []
+
+
+def test_a_reply_counts_as_having_seen_the_dispute() -> None:
+    thread = new_thread()
+    thread.open_dispute_with("late", CUSTOMER, None)
+    thread.post_message(uuid4(), "we are on it", ADMIN, None)
+    thread.collect_events()
+    assert thread.mark_read(ADMIN, None) == 1
+    assert event_names(thread) == []
+
+
 def test_mark_unread_makes_other_sides_latest_message_unread() -> None:
     thread = new_thread()
     thread.post_message(uuid4(), "question", CUSTOMER, None)  # 1

@@ -1,6 +1,8 @@
 """Pure fold of published thread events into a thread's state, shared by every read side."""
 
+from ordertalk_threadstate.bell import EMPTY_BELL, BellCounts, bell_counts
 from ordertalk_threadstate.state import (
+    Attention,
     DisputeRecord,
     GapDetected,
     LastMessage,
@@ -9,4 +11,15 @@ from ordertalk_threadstate.state import (
     excerpt,
 )
 
-__all__ = ["DisputeRecord", "GapDetected", "LastMessage", "ThreadState", "apply_event", "excerpt"]
+__all__ = [
+    "EMPTY_BELL",
+    "Attention",
+    "BellCounts",
+    "DisputeRecord",
+    "GapDetected",
+    "LastMessage",
+    "ThreadState",
+    "apply_event",
+    "bell_counts",
+    "excerpt",
+]

@@ -1,8 +1,15 @@
-"""ThreadState and ``apply_event``: (state, event) -> new state, version-guarded, no I/O."""
+"""ThreadState and ``apply_event``: (state, event) -> new state, version-guarded, no I/O.
+
+The one definition of the counts every screen shows (product.md, "Counts"): for a party X,
+*unread messages* are messages by others after X's read position; an *unseen dispute* is the
+open dispute, opened by someone else after the thread version X last read (a ThreadRead or a
+message of X's); a thread has *news* for X when it has either.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +59,7 @@ class DisputeRecord(BaseModel):
     reason: str
     opened_by: Actor
     opened_at: datetime
+    opened_version: int = Field(default=0, description="The thread version of its DisputeOpened event.")
     closed_by: Actor | None = None
     closed_at: datetime | None = None
 
@@ -75,6 +83,9 @@ class ThreadState(BaseModel):
     message_parties: list[str] = Field(default_factory=list, description="Author party of message seq i+1.")
     last_message: LastMessage | None = None
     read_positions: dict[str, int] = Field(default_factory=dict)
+    seen_versions: dict[str, int] = Field(
+        default_factory=dict, description="Per party, the thread version of its last read or message."
+    )
     disputes: list[DisputeRecord] = Field(default_factory=list)
     last_activity_at: datetime | None = None
 
@@ -92,6 +103,35 @@ class ThreadState(BaseModel):
         """Messages written by others after ``party``'s read position."""
         start = self.read_positions.get(party, 0)
         return sum(1 for author in self.message_parties[start:] if author != party)
+
+    def unseen_dispute_for(self, party: str) -> bool:
+        """Whether the open dispute was opened by someone else after ``party`` last read the thread."""
+        dispute = self.open_dispute
+        return (
+            dispute is not None
+            and dispute.opened_by.party != party
+            and dispute.opened_version > self.seen_versions.get(party, 0)
+        )
+
+    def has_news_for(self, party: str) -> bool:
+        """Whether the thread needs ``party``'s attention: unread messages or an unseen dispute."""
+        return self.unseen_dispute_for(party) or self.unread_for(party) > 0
+
+    def attention_for(self, party: str) -> Attention:
+        """What is new in this thread for ``party``."""
+        return Attention(unread_messages=self.unread_for(party), unseen_dispute=self.unseen_dispute_for(party))
+
+
+class Attention(NamedTuple):
+    """What one thread holds that ``party`` has not seen: the figures every count is built from."""
+
+    unread_messages: int
+    unseen_dispute: bool
+
+    @property
+    def has_news(self) -> bool:
+        """A thread with news: unread messages or an unseen dispute."""
+        return self.unread_messages > 0 or self.unseen_dispute
 
 
 def excerpt(body: str, limit: int = EXCERPT_CHARS) -> str:
@@ -132,11 +172,16 @@ def apply_event(state: ThreadState | None, event: ThreadEvent) -> ThreadState:
             ),
             # Writing a message means having read the thread up to it.
             "read_positions": state.read_positions | {party: event.seq},
+            "seen_versions": state.seen_versions | {party: event.thread_version},
             "last_activity_at": event.occurred_at,
         }
     elif isinstance(event, DisputeOpenedV1):
         record = DisputeRecord(
-            dispute_no=event.dispute_no, reason=event.reason, opened_by=event.actor, opened_at=event.occurred_at
+            dispute_no=event.dispute_no,
+            reason=event.reason,
+            opened_by=event.actor,
+            opened_at=event.occurred_at,
+            opened_version=event.thread_version,
         )
         changes |= {"disputes": [*state.disputes, record], "last_activity_at": event.occurred_at}
     elif isinstance(event, DisputeClosedV1):
@@ -144,6 +189,12 @@ def apply_event(state: ThreadState | None, event: ThreadEvent) -> ThreadState:
             closed = state.disputes[-1].model_copy(update={"closed_by": event.actor, "closed_at": event.occurred_at})
             changes |= {"disputes": _replace_last_dispute(state.disputes, closed)}
         changes |= {"last_activity_at": event.occurred_at}
-    elif isinstance(event, ThreadReadV1 | ThreadMarkedUnreadV1):
+    elif isinstance(event, ThreadReadV1):
+        changes |= {
+            "read_positions": state.read_positions | {event.party: event.read_up_to},
+            "seen_versions": state.seen_versions | {event.party: event.thread_version},
+        }
+    elif isinstance(event, ThreadMarkedUnreadV1):
+        # Marking as unread moves the message position back; a dispute once seen stays seen.
         changes |= {"read_positions": state.read_positions | {event.party: event.read_up_to}}
     return state.model_copy(update=changes)

@@ -29,6 +29,7 @@ class OpenDispute:
     dispute_no: int
     opened_at: datetime
     opened_by: Participant
+    opened_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class OrderThread(Aggregate):
         self.message_parties: list[str] = []
         self.message_ids: dict[UUID, tuple[int, int]] = {}
         self.read_positions: dict[str, int] = {}
+        self.seen_versions: dict[str, int] = {}  # per party, the version of its last read or message
         self.dispute_count = 0
         self.open_dispute: OpenDispute | None = None
 
@@ -106,6 +108,15 @@ class OrderThread(Aggregate):
     def read_position(self, party: str) -> int:
         """The seq of the last message ``party`` has read (0: none)."""
         return self.read_positions.get(party, 0)
+
+    def unseen_dispute_for(self, party: str) -> bool:
+        """Whether the open dispute was opened by someone else after ``party`` last read (as the read side says)."""
+        current = self.open_dispute
+        return (
+            current is not None
+            and current.opened_by.party != party
+            and current.opened_version > self.seen_versions.get(party, 0)
+        )
 
     def belongs_to_customer(self, customer_id: str) -> bool:
         """Whether the order is this customer's."""
@@ -163,9 +174,13 @@ class OrderThread(Aggregate):
         return current.dispute_no
 
     def mark_read(self, actor: Participant, correlation_id: str | None) -> int:
-        """Move the actor's party to the last message; no event if it is there already."""
+        """Move the actor's party to the last message; no event if it is there already and has seen the dispute.
+
+        A read with no message to move over still records that the party has seen an open dispute: the
+        ThreadRead's thread version is then after the DisputeOpened's.
+        """
         party = actor.party
-        if self.read_position(party) >= self.message_count:
+        if self.read_position(party) >= self.message_count and not self.unseen_dispute_for(party):
             return self.read_position(party)
         self._read(
             order_id=self.order_id,
@@ -209,6 +224,7 @@ class OrderThread(Aggregate):
         self.message_ids[message_id] = (seq, self.version + 1)
         # Writing a message means having read the thread up to it.
         self.read_positions[author.party] = seq
+        self.seen_versions[author.party] = self.version + 1
 
     class DisputeOpened(Aggregate.Event):
         """A dispute was opened (an explicit class: its apply needs the event's own timestamp)."""
@@ -223,7 +239,9 @@ class OrderThread(Aggregate):
             """Record the open dispute, opened at this event's time."""
             assert isinstance(aggregate, OrderThread)
             aggregate.dispute_count = self.dispute_no
-            aggregate.open_dispute = OpenDispute(self.dispute_no, opened_at=self.timestamp, opened_by=self.actor)
+            aggregate.open_dispute = OpenDispute(
+                self.dispute_no, opened_at=self.timestamp, opened_by=self.actor, opened_version=self.originator_version
+            )
 
     @event("DisputeClosed")
     def _dispute_closed(
@@ -234,6 +252,7 @@ class OrderThread(Aggregate):
     @event("ThreadRead")
     def _read(self, order_id: str, party: str, read_up_to: int, actor: Participant, correlation_id: str | None) -> None:
         self.read_positions[party] = read_up_to
+        self.seen_versions[party] = self.version + 1
 
     @event("ThreadMarkedUnread")
     def _marked_unread(
