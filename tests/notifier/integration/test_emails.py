@@ -35,7 +35,7 @@ async def test_each_event_kind_mails_the_right_people(
         html = mail.get_body(("html",))
         assert html is not None and "#00101" in str(html.get_content())
         to_store = "store@" in str(mail["To"])
-        link = f"http://web.example/admin/orders/{t.order_id}/messages" if to_store else f"/store/orders/{t.order_id}"
+        link = f"http://web.example/admin/orders/{t.order_id}#messages" if to_store else f"/store/orders/{t.order_id}"
         assert link in str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 

@@ -6,7 +6,7 @@ from ordertalk_threadstate import ThreadState, apply_event
 from tests.notifier.events import ADMIN, ThreadBuilder
 
 from ordertalk_contracts import Actor, ThreadEvent
-from ordertalk_notifier.policy import Links, notifications_for
+from ordertalk_notifier.policy import Links, mail_excerpt, notifications_for
 
 LINKS = Links("store@example.com", "http://web/admin", "http://web/store/")
 
@@ -78,8 +78,8 @@ def test_content_link_and_key() -> None:
     [to_store] = notifications_for(history[-1], fold(history), LINKS)
     assert to_store.order_number == "#00042"
     assert to_store.author_name == "Jane Doe"
-    assert to_store.text == "Hello there"
-    assert to_store.link == "http://web/admin/orders/o%2F1%20x/messages"
+    assert to_store.text == "Hello\n  there"
+    assert to_store.link == "http://web/admin/orders/o%2F1%20x#messages"
     assert to_store.reply_to is not None and to_store.reply_to.email == "jane@example.com"
     history.append(t.message(ADMIN))
     [to_customer] = notifications_for(history[-1], fold(history), LINKS)
@@ -88,3 +88,17 @@ def test_content_link_and_key() -> None:
     assert to_customer.key != to_store.key
     again = notifications_for(history[-1], fold(history), LINKS)
     assert again[0].key == to_customer.key
+
+
+def test_mail_excerpts_keep_line_breaks() -> None:
+    assert mail_excerpt("Hi,\nthe parcel\r\nis late.") == "Hi,\nthe parcel\nis late."
+    assert mail_excerpt("\n\n  a  \t\n\n\n\n\nb\u2028c \n\n") == "  a\n\nb\nc"
+    assert mail_excerpt("one two three", limit=8) == "one two…"
+    assert len(mail_excerpt("line\n" * 200)) == 300
+
+
+def test_a_three_line_reason_keeps_its_lines() -> None:
+    t = ThreadBuilder()
+    history: list[ThreadEvent] = [t.started(), t.dispute_opened(t.customer, "Damaged.\nBox torn.\nPhotos attached.")]
+    [to_store] = notifications_for(history[-1], fold(history), LINKS)
+    assert to_store.text == "Damaged.\nBox torn.\nPhotos attached."

@@ -46,7 +46,7 @@ def test_store_mail_has_headers_text_and_html() -> None:
     assert str(msg["Message-ID"]).endswith("@shop.example>")  # type: ignore[index]
     for part in (text, html):
         assert "#00011" in part and "Jane Doe" in part and "Where is my parcel?" in part
-        assert f"http://web/admin/orders/{t.order_id}/messages" in part
+        assert f"http://web/admin/orders/{t.order_id}#messages" in part
 
 
 def test_customer_mail_links_to_the_storefront_and_message_id_is_stable() -> None:
@@ -85,6 +85,35 @@ def test_user_data_is_html_escaped() -> None:
 def test_header_text_cleans_control_and_separator_characters() -> None:
     assert header_text("a\r\nb\tc\u2028d\x1be") == "a b c d e"
     assert len(header_text("x" * 500)) == 150
+
+
+THREE_LINES = "Thanks, it arrived.\nBut the lid is cracked.\nCan you send a new one?"
+
+
+def test_line_breaks_survive_in_both_parts_of_both_paths() -> None:
+    t = ThreadBuilder()
+    history: list[ThreadEvent] = [t.started(), t.message(t.customer, THREE_LINES)]
+    notes = [only_note(history)]
+    history.append(t.message(ADMIN, "Sure.\n\nA new one & a <label>\nships today."))
+    notes.append(only_note(history))
+    history.append(t.dispute_opened(t.customer, "Cracked lid.\nSecond time."))
+    notes.append(only_note(history))
+    expected_html = [
+        "Thanks, it arrived.<br>But the lid is cracked.<br>Can you send a new one?",
+        "Sure.<br><br>A new one &amp; a &lt;label&gt;<br>ships today.",
+        "Cracked lid.<br>Second time.",
+    ]
+    expected_text = [
+        "\n    Thanks, it arrived.\n    But the lid is cracked.\n    Can you send a new one?\n",
+        "\n    Sure.\n\n    A new one & a <label>\n    ships today.\n",
+        "\n    Cracked lid.\n    Second time.\n",
+    ]
+    plain_sender = Sender("notify@shop.example", "Shop")
+    for note, html, text in zip(notes, expected_html, expected_text, strict=True):
+        for raw in (bytes(render(note, plain_sender, NOW)), render_bytes(note, plain_sender, NOW)):
+            _, text_part, html_part = parsed(raw)
+            assert text in text_part.replace("\r\n", "\n")
+            assert html in html_part
 
 
 def parsed(raw: bytes) -> tuple[dict[str, str], str, str]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-from ordertalk_threadstate import ThreadState, excerpt
+from ordertalk_threadstate import ThreadState
 
 from ordertalk_contracts import (
     DisputeClosedV1,
@@ -31,10 +32,11 @@ class Links:
     storefront_base_url: str
 
     def thread_link(self, audience: Audience, order_id: str) -> str:
-        """Where the recipient reads the thread: the admin UI for the store, the storefront for a customer."""
+        """Where the recipient reads the thread: the order page's Messages tab for the store, the storefront's
+        order page for a customer."""
         oid = quote(order_id, safe="")
         if audience == "store":
-            return f"{self.admin_base_url.rstrip('/')}/orders/{oid}/messages"
+            return f"{self.admin_base_url.rstrip('/')}/orders/{oid}#messages"
         return f"{self.storefront_base_url.rstrip('/')}/orders/{oid}"
 
 
@@ -112,11 +114,21 @@ def recipient_digest(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
 
 
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def mail_excerpt(body: str, limit: int = EXCERPT_CHARS) -> str:
+    """An e-mail's excerpt of a text: line breaks kept (one blank line at most), cut at ``limit`` characters."""
+    lines = [line.rstrip() for line in body.splitlines()]
+    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _kind(event: ThreadEvent) -> tuple[Kind, str] | None:
     if isinstance(event, MessagePostedV1):
-        return "message", excerpt(event.body, EXCERPT_CHARS)
+        return "message", mail_excerpt(event.body, EXCERPT_CHARS)
     if isinstance(event, DisputeOpenedV1):
-        return "dispute_opened", excerpt(event.reason, EXCERPT_CHARS)
+        return "dispute_opened", mail_excerpt(event.reason, EXCERPT_CHARS)
     if isinstance(event, DisputeClosedV1):
         return "dispute_closed", ""
     return None

@@ -21,6 +21,7 @@ from string import Template
 from ordertalk_notifier.policy import Kind, Notification, Recipient
 
 MAX_HEADER_TEXT = 150
+QUOTE_INDENT = "    "  # each line of the quoted message or reason in the text/plain part
 _ROLE_LABELS = {"admin": "store", "customer": "customer", "vendor": "vendor", "system": "system"}
 
 
@@ -84,6 +85,16 @@ def _fields(note: Notification, signature: str) -> dict[str, str]:
     }
 
 
+def _parts(note: Notification, sender: Sender) -> tuple[str, str]:
+    """The text/plain and text/html bodies; the quoted text keeps its line breaks in both."""
+    fields = _fields(note, header_text(sender.name, 80))
+    lines = fields["text"].split("\n")
+    text = {**fields, "text": "\n".join(f"{QUOTE_INDENT}{line}" if line else "" for line in lines)}
+    escaped = {k: html.escape(v, quote=True) for k, v in fields.items()}
+    escaped["text"] = "<br>".join(html.escape(line, quote=True) for line in lines)
+    return _template(note.kind, "txt").substitute(text), _template(note.kind, "html").substitute(escaped)
+
+
 def render(note: Notification, sender: Sender, now: datetime) -> EmailMessage:
     """The full e-mail for a notification: headers, a text/plain part and a text/html alternative."""
     domain = sender.address.rpartition("@")[2] or "localhost"
@@ -97,10 +108,9 @@ def render(note: Notification, sender: Sender, now: datetime) -> EmailMessage:
     msg["Message-ID"] = message_id(note, domain)
     msg["X-Ordertalk-Event-Id"] = header_text(note.event_id, 64)
     msg["Auto-Submitted"] = "auto-generated"
-    fields = _fields(note, header_text(sender.name, 80))
-    msg.set_content(_template(note.kind, "txt").substitute(fields))
-    escaped = {k: html.escape(v, quote=True) for k, v in fields.items()}
-    msg.add_alternative(_template(note.kind, "html").substitute(escaped), subtype="html")
+    text, markup = _parts(note, sender)
+    msg.set_content(text)
+    msg.add_alternative(markup, subtype="html")
     return msg
 
 
@@ -165,10 +175,7 @@ def render_bytes(note: Notification, sender: Sender, now: datetime) -> bytes:
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',
     ]
-    fields = _fields(note, header_text(sender.name, 80))
-    escaped = {k: html.escape(v, quote=True) for k, v in fields.items()}
-    text = _template(note.kind, "txt").substitute(fields)
-    markup = _template(note.kind, "html").substitute(escaped)
+    text, markup = _parts(note, sender)
     part = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
     return b"".join(
         [
