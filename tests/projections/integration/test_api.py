@@ -99,7 +99,7 @@ def test_customer_sees_only_own_threads_and_orders(service: RunningService, worl
     own = service.get(f"/v1/threads/{world.e.order_id}", role="customer", subject=cust).json()
     assert own["unread"] == 1 and own["unread_for_admin"] == 0  # the admin's message
     bell = service.get("/v1/bell", role="customer", subject=cust).json()
-    assert bell == {"unread_messages": 1, "unread_threads": 1}
+    assert bell == {"threads_with_news": 1, "threads_with_unread_messages": 1, "unseen_disputes": 0}  # e only
 
 
 def test_thread_detail_has_messages_read_positions_and_dispute_history(service: RunningService, world: World) -> None:
@@ -132,12 +132,58 @@ def test_orders_filter_all_unread_any(service: RunningService, world: World) -> 
 
 
 def test_admin_bell_agrees_with_the_lists(service: RunningService, world: World) -> None:
-    bell = service.get("/v1/bell").json()
-    unread = service.get("/v1/threads", type="unread", per_page=1).json()["total"]
-    disputes = service.get("/v1/threads", type="disputes", per_page=1).json()["total"]
-    assert bell["unread_threads"] == unread >= 2
-    assert bell["open_disputes"] == disputes >= 1
-    assert bell["unread_messages"] >= bell["unread_threads"]
+    def total(kind: str) -> int:
+        return int(service.get("/v1/threads", type=kind, per_page=1).json()["total"])
+
+    bell = service.get("/v1/bell", after=world.last_position).json()
+    assert set(bell) == {"threads_with_news", "threads_with_unread_messages", "unseen_disputes"}
+    assert bell["threads_with_unread_messages"] == total("unread") >= 2
+    assert bell["unseen_disputes"] == total("unseen_disputes") >= 1
+    assert bell["threads_with_news"] == total("news") >= bell["threads_with_unread_messages"]
+
+
+def test_counts_follow_the_vocabulary_disputes_without_messages_and_own_disputes(
+    service: RunningService, kafka_settings: KafkaSettings
+) -> None:
+    positions = Positions(start=uuid.uuid4().int % 10**6 * 1000)
+    cust = f"cust-{uuid.uuid4().hex[:8]}"
+    quiet = ThreadScript.new(positions, cust)  # the customer opens a dispute after the admin read: no new message
+    own = ThreadScript.new(positions, cust)  # the admin opens a dispute: news for the customer only
+    chatty = ThreadScript.new(positions, cust)  # two unread messages and a dispute: one thread with news
+    events: list[IntegrationEvent] = [quiet.registered(), own.registered(), chatty.registered()]
+    events += [quiet.start(), quiet.post("Hello"), quiet.read("admin"), quiet.open_dispute("Never arrived")]
+    events += [own.start(), own.post("Hi"), own.read("admin"), own.open_dispute("Address check", ADMIN)]
+    events += [chatty.start(), chatty.post("One"), chatty.post("Two"), chatty.open_dispute("Broken")]
+    publish(kafka_settings, events)
+
+    def applied(*scripts: ThreadScript) -> bool:
+        docs = [service.get(f"/v1/threads/{s.order_id}").json() for s in scripts]
+        return all(d.get("version") == s.events[-1].thread_version for d, s in zip(docs, scripts, strict=True))
+
+    wait_for(lambda: applied(quiet, own, chatty), what="the three threads applied")
+
+    def ids(kind: str, role: str = "admin") -> set[str]:
+        rows = service.get("/v1/threads", type=kind, per_page=200, role=role, subject=cust).json()["items"]
+        return {r["order_id"] for r in rows} & {quiet.order_id, own.order_id, chatty.order_id}
+
+    assert ids("unread") == {chatty.order_id}
+    assert ids("unseen_disputes") == {quiet.order_id, chatty.order_id}  # not the admin's own
+    assert ids("news") == {quiet.order_id, chatty.order_id}
+    assert ids("news", "customer") == {own.order_id}
+    assert service.get("/v1/bell", role="customer", subject=cust).json() == {
+        "threads_with_news": 1,
+        "threads_with_unread_messages": 0,
+        "unseen_disputes": 1,
+    }
+    row = service.get(f"/v1/threads/{quiet.order_id}").json()
+    assert (row["unread"], row["unseen_dispute"], row["has_news"]) == (0, True, True)
+    seen = quiet.read("admin")  # reading the thread marks the dispute seen, with no message to move over
+    publish(kafka_settings, [seen])
+    wait_for(lambda: applied(quiet), what="the read applied")
+    row = service.get(f"/v1/threads/{quiet.order_id}").json()
+    assert (row["unread"], row["unseen_dispute"], row["has_news"]) == (0, False, False)
+    assert row["dispute"]["reason"] == "Never arrived"
+    assert ids("news") == {chatty.order_id}
 
 
 def test_bad_input_is_a_422_problem(service: RunningService) -> None:

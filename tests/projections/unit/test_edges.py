@@ -37,6 +37,8 @@ def test_filters_scope_customers_and_combine_keywords_and_type() -> None:
     }
     admin = Viewer.of("admin", "staff")
     assert thread_filter(admin, None, "disputes") == {"has_open_dispute": True}
+    assert thread_filter(admin, None, "unseen_disputes") == {"unseen_dispute_for_admin": True}
+    assert thread_filter(customer, None, "news") == {"customer_id": "c-1", "news_for_customer": True}
     assert order_filter(admin, "unread") == {"unread_for_admin": {"$gt": 0}}
     assert order_filter(admin, "any") == {"has_messages": True}
     assert order_filter(customer, "all") == {"customer_id": "c-1"}

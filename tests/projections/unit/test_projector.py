@@ -26,6 +26,9 @@ def test_fold_applies_in_version_order_and_counts_unread() -> None:
     doc = thread_document(outcome.projection)
     assert (doc["version"], doc["message_count"], doc["unread_for_admin"], doc["unread_for_customer"]) == (5, 3, 1, 0)
     assert doc["has_open_dispute"] is True
+    # the customer's dispute came after the admin's reply: unseen by the staff, and the customer's own
+    assert (doc["unseen_dispute_for_admin"], doc["news_for_admin"]) == (True, True)
+    assert (doc["unseen_dispute_for_customer"], doc["news_for_customer"]) == (False, False)
     assert {"parcel", "00011", "11", "still"} <= set(doc["keywords"])
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from ordertalk_threadstate import BellCounts
 
 from ordertalk_projections.documents import order_row, thread_detail, thread_row
 from ordertalk_projections.generations import Generation
@@ -23,6 +24,11 @@ from ordertalk_runtime.problems import Problem, install_problem_handlers
 POSITION_HEADER = "X-Projection-Position"
 After = Annotated[int | None, Query(ge=0, description="Wait (up to 2 s) until this global position is applied.")]
 Page = Annotated[int, Query(ge=1, le=100_000)]
+THREAD_TYPES = (
+    "all; unread: threads with unread messages for you (the bell's Messages); disputes: threads with an open "
+    "dispute; unseen_disputes: open disputes you have not seen (the bell's Disputes); news: threads with unread "
+    "messages or an unseen dispute (the bell's badge)"
+)
 PerPage = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -113,7 +119,7 @@ def create_app(
         rs: SideDep,
         response: Response,
         q: Annotated[str | None, Query(max_length=200)] = None,
-        type: ThreadType = "all",
+        type: Annotated[ThreadType, Query(description=THREAD_TYPES)] = "all",
         page: Page = 1,
         per_page: PerPage = 25,
         after: After = None,
@@ -165,7 +171,8 @@ def create_app(
         return order_row(doc)
 
     @app.get("/v1/bell", tags=["bell"])
-    async def bell(principal: CurrentPrincipal, rs: SideDep, response: Response, after: After = None) -> dict[str, int]:
+    async def bell(principal: CurrentPrincipal, rs: SideDep, response: Response, after: After = None) -> BellCounts:
+        """The caller's bell: threads with news (the badge), threads with unread messages, unseen open disputes."""
         gen, position = await rs.generation_after(after)
         response.headers[POSITION_HEADER] = str(position)
         return await rs.queries.bell(gen, _viewer(principal))

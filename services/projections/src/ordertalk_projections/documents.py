@@ -32,11 +32,23 @@ def thread_document(projection: ThreadProjection) -> Document:
         "order_number": state.order_number,
         "customer_id": state.customer.id if state.customer else None,
         "message_count": state.message_count,
-        "unread_for_admin": state.unread_for(ADMIN),
-        "unread_for_customer": state.unread_for(CUSTOMER),
+        **_attention_fields(state),
         "has_open_dispute": state.open_dispute is not None,
         "activity_ts": _ts(activity),
     }
+
+
+def _attention_fields(state: ThreadState) -> Document:
+    """Per party, the fold's figures the list filters and the bell query on (``<figure>_for_<party>``)."""
+    fields: Document = {}
+    for party in (ADMIN, CUSTOMER):
+        attention = state.attention_for(party)
+        fields |= {
+            f"unread_for_{party}": attention.unread_messages,
+            f"unseen_dispute_for_{party}": attention.unseen_dispute,
+            f"news_for_{party}": attention.has_news,
+        }
+    return fields
 
 
 def projection_from_document(doc: Document) -> ThreadProjection:
@@ -123,6 +135,8 @@ def thread_row(doc: Document, party: str) -> Document:
         "unread_for_admin": state.unread_for(ADMIN),
         "unread_for_customer": state.unread_for(CUSTOMER),
         "unread": state.unread_for(party),
+        "unseen_dispute": state.unseen_dispute_for(party),
+        "has_news": state.has_news_for(party),
         "read_positions": dict(state.read_positions),
         "dispute": open_dispute.model_dump(mode="json") if open_dispute else None,
         "last_activity_at": state.last_activity_at.isoformat() if state.last_activity_at else _started(doc),

@@ -70,6 +70,9 @@ class MongoReadModels:
         await threads.create_index([("unread_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
         await threads.create_index([("customer_id", ASCENDING), ("unread_for_customer", ASCENDING)])
         await threads.create_index([("has_open_dispute", ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("news_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("unseen_dispute_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("customer_id", ASCENDING), ("news_for_customer", ASCENDING)])
         await threads.create_index([("keywords", ASCENDING)])
         await self.db[gen.messages].create_index([("order_id", ASCENDING), ("seq", ASCENDING)])
         orders = self.db[gen.orders]

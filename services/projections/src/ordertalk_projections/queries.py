@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ordertalk_threadstate import BellCounts
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -14,8 +15,9 @@ from ordertalk_projections.generations import Generation
 from ordertalk_projections.keywords import query_words
 from ordertalk_projections.mongo_store import MongoReadModels
 
-ThreadType = Literal["all", "unread", "disputes"]
+ThreadType = Literal["all", "unread", "disputes", "unseen_disputes", "news"]
 OrderMessages = Literal["all", "unread", "any"]
+BELL_FIGURES: tuple[ThreadType, ...] = ("news", "unread", "unseen_disputes")  # in BellCounts' order
 THREAD_SORT = [("activity_ts", DESCENDING), ("_id", ASCENDING)]
 ORDER_SORT = [("placed_ts", DESCENDING), ("_id", ASCENDING)]
 
@@ -43,11 +45,20 @@ def thread_filter(viewer: Viewer, q: str | None, kind: ThreadType) -> dict[str, 
     words = query_words(q)
     if words:
         flt["keywords"] = {"$all": words}
-    if kind == "unread":
-        flt[f"unread_for_{viewer.party}"] = {"$gt": 0}
-    elif kind == "disputes":
+    if kind == "disputes":
         flt["has_open_dispute"] = True
+    elif kind != "all":
+        flt |= attention_filter(viewer.party, kind)
     return flt
+
+
+def attention_filter(party: str, kind: Literal["unread", "unseen_disputes", "news"]) -> dict[str, Any]:
+    """Threads counted by one bell figure for ``party``: the list filter and the bell use the same one."""
+    if kind == "unread":
+        return {f"unread_for_{party}": {"$gt": 0}}
+    if kind == "unseen_disputes":
+        return {f"unseen_dispute_for_{party}": True}
+    return {f"news_for_{party}": True}
 
 
 def order_filter(viewer: Viewer, messages: OrderMessages) -> dict[str, Any]:
@@ -111,17 +122,10 @@ class ReadQueries:
         items, total = await asyncio.gather(cursor.to_list(per_page), count(coll, flt))  # one round trip
         return items, total
 
-    async def bell(self, gen: Generation, viewer: Viewer) -> dict[str, int]:
-        """Bell counts: unread messages and threads for the viewer's party; open disputes for the admin."""
+    async def bell(self, gen: Generation, viewer: Viewer) -> BellCounts:
+        """The viewer's bell (threadstate's BellCounts), each figure counted with its list filter."""
         coll = self.db[gen.threads]
-        field = f"unread_for_{viewer.party}"
-        unread = {**viewer.scope(), field: {"$gt": 0}}
-        cursor = await coll.aggregate([{"$match": unread}, {"$group": {"_id": None, "n": {"$sum": f"${field}"}}}])
-        rows = await cursor.to_list(1)
-        counts = {
-            "unread_messages": int(rows[0]["n"]) if rows else 0,
-            "unread_threads": await count(coll, unread),
-        }
-        if viewer.party == ADMIN:
-            counts["open_disputes"] = await count(coll, {"has_open_dispute": True})
-        return counts
+        news, messages, disputes = await asyncio.gather(
+            *(count(coll, thread_filter(viewer, None, kind)) for kind in BELL_FIGURES)
+        )
+        return BellCounts(threads_with_news=news, threads_with_unread_messages=messages, unseen_disputes=disputes)
