@@ -97,9 +97,10 @@ def test_bell_and_failed_endpoints_check_the_caller(notifier: NotifierProcess) -
     assert httpx.get(f"{notifier.url}/v1/bell").status_code == 401
     assert httpx.get(f"{notifier.url}/v1/bell", headers={"Authorization": "Bearer nope"}).status_code == 401
     admin = httpx.get(f"{notifier.url}/v1/bell", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-    assert admin.status_code == 200 and set(admin.json()) == {"unread_messages", "unread_threads", "open_disputes"}
+    figures = {"threads_with_news", "threads_with_unread_messages", "unseen_disputes"}
+    assert admin.status_code == 200 and set(admin.json()) == figures
     customer = {"Authorization": f"Bearer {customer_token('nobody')}"}
-    assert httpx.get(f"{notifier.url}/v1/bell", headers=customer).json() == {"unread_messages": 0, "unread_threads": 0}
+    assert httpx.get(f"{notifier.url}/v1/bell", headers=customer).json() == dict.fromkeys(figures, 0)
     denied = httpx.get(f"{notifier.url}/v1/notifications/failed", headers=customer)
     assert denied.status_code == 403 and denied.headers["content-type"] == "application/problem+json"
     bad = httpx.get(

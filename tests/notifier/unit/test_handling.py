@@ -44,11 +44,11 @@ async def test_alerts_reach_subscribers_with_counts_and_descriptions() -> None:
         await h.handle_batch([t.message(t.customer), t.message(t.customer)])
         first, second = admin.get_nowait(), admin.get_nowait()
         assert first["description"] == "New message for order #00011 from Jane Doe"
-        assert second["counts"] == {"unread_messages": 2, "unread_threads": 1, "open_disputes": 0}
+        assert second["counts"] == {"threads_with_news": 1, "threads_with_unread_messages": 1, "unseen_disputes": 0}
         assert customer.get_nowait()["description"] is None  # the customer's own message: counts only
         await h.handle_batch([t.read(ADMIN), t.dispute_opened(t.customer)])
         latest = [admin.get_nowait() for _ in range(admin.qsize())]
-        assert latest[-1]["counts"] == {"unread_messages": 0, "unread_threads": 0, "open_disputes": 1}
+        assert latest[-1]["counts"] == {"threads_with_news": 1, "threads_with_unread_messages": 0, "unseen_disputes": 1}
         assert latest[-1]["description"] == "Dispute opened on order #00011 by Jane Doe"
 
 
@@ -73,7 +73,7 @@ async def test_the_tally_matches_counts_recomputed_from_the_states() -> None:
     assert await h.counts("admin") == await h.threads.admin_counts()
     for t in (a, b):
         assert await h.counts(f"customer:{t.customer_id}") == await h.threads.customer_counts(t.customer_id)
-    assert await h.counts("admin") == {"unread_messages": 1, "unread_threads": 1, "open_disputes": 0}
+    assert await h.counts("admin") == {"threads_with_news": 1, "threads_with_unread_messages": 1, "unseen_disputes": 0}
 
 
 async def test_prepared_batches_alert_at_once_and_persist_together_in_order() -> None:
@@ -84,8 +84,10 @@ async def test_prepared_batches_alert_at_once_and_persist_together_in_order() ->
     await h.handle_batch([t.started()])
     with h.hub.subscribe("admin") as admin:
         first = await h.prepare([t.message(t.customer, "one")])
-        second = await h.prepare([t.message(t.customer, "two")])  # folded on the first, not yet written
-        assert [admin.get_nowait()["counts"]["unread_messages"] for _ in range(2)] == [1, 2]
+        second = await h.prepare([t.dispute_opened(t.customer)])  # folded on the first, not yet written
+        counts = [admin.get_nowait()["counts"] for _ in range(2)]
+        assert [(c["threads_with_unread_messages"], c["unseen_disputes"]) for c in counts] == [(1, 0), (1, 1)]
+        assert [c["threads_with_news"] for c in counts] == [1, 1]  # one thread, counted once
     assert isinstance(h.outbox, InMemoryOutbox) and isinstance(h.threads, InMemoryThreadStore)
     assert h.outbox.entries == {} and h.threads.states[t.order_id].version == 1  # nothing durable yet
     await h.persist(first, second)

@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
+from ordertalk_threadstate import BellCounts as Figures
 from pydantic import BaseModel
 
 from ordertalk_notifier.alerts import ADMIN_AUDIENCE, customer_audience
@@ -23,6 +24,12 @@ from ordertalk_runtime.problems import install_problem_handlers
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 CountsOf = Callable[[str], Awaitable[BellCounts]]
 PING_SECONDS = 15.0
+STREAM_DESCRIPTION = (
+    "`bell` events, the first with the current counts: `{counts, description, order_id, event_type, position}`, "
+    "`counts` being the caller's bell (the fields of GET /v1/bell: threads_with_news, "
+    "threads_with_unread_messages, unseen_disputes); `description` is null for counts-only updates and for the "
+    "caller's own side's actions"
+)
 
 
 class FailedNotification(BaseModel):
@@ -119,13 +126,14 @@ def create_app(
         )
 
     @app.get("/v1/bell")
-    async def bell(principal: CurrentPrincipal) -> BellCounts:
-        return await counts_of(audience_of(principal))
+    async def bell(principal: CurrentPrincipal) -> Figures:
+        """The caller's bell: threads with news (the badge), threads with unread messages, unseen open disputes."""
+        return Figures.model_validate(await counts_of(audience_of(principal)))
 
     @app.get(
         "/v1/stream",
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}, "description": "bell events"}},
+        responses={200: {"content": {"text/event-stream": {}}, "description": STREAM_DESCRIPTION}},
     )
     async def stream(request: Request, access_token: str | None = Query(default=None)) -> StreamingResponse:
         principal = principal_from_request(request, codec, allow_query_token=True)

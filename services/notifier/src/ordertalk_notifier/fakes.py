@@ -5,9 +5,16 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from ordertalk_threadstate import ThreadState
+from ordertalk_threadstate import ThreadState, bell_counts
 
-from ordertalk_notifier.ports import BellCounts, OutboxEntry, PermanentMailError, Status, TransientMailError
+from ordertalk_notifier.ports import (
+    BellCounts,
+    ContributionRow,
+    OutboxEntry,
+    PermanentMailError,
+    Status,
+    TransientMailError,
+)
 
 
 class InMemoryThreadStore:
@@ -28,30 +35,20 @@ class InMemoryThreadStore:
             if old is None or old.version < state.version:
                 self.states[state.order_id] = state
 
-    async def contributions(self) -> list[tuple[str | None, int, int, bool]]:
-        return [
-            (
-                s.customer.id if s.customer else None,
-                s.unread_for("admin"),
-                s.unread_for("customer"),
-                bool(s.open_dispute),
-            )
-            for s in self.states.values()
-        ]
+    async def contributions(self) -> list[ContributionRow]:
+        rows: list[ContributionRow] = []
+        for s in self.states.values():
+            admin, customer = s.attention_for("admin"), s.attention_for("customer")
+            customer_id = s.customer.id if s.customer else None
+            rows.append((customer_id, admin.unread_messages, admin.unseen_dispute, *customer))
+        return rows
 
     async def admin_counts(self) -> BellCounts:
-        states = self.states.values()
-        unread = [s.unread_for("admin") for s in states]
-        return {
-            "unread_messages": sum(unread),
-            "unread_threads": sum(1 for n in unread if n),
-            "open_disputes": sum(1 for s in states if s.open_dispute is not None),
-        }
+        return bell_counts(s.attention_for("admin") for s in self.states.values()).model_dump()
 
     async def customer_counts(self, customer_id: str) -> BellCounts:
         own = [s for s in self.states.values() if s.customer is not None and s.customer.id == customer_id]
-        unread = [s.unread_for("customer") for s in own]
-        return {"unread_messages": sum(unread), "unread_threads": sum(1 for n in unread if n)}
+        return bell_counts(s.attention_for("customer") for s in own).model_dump()
 
 
 class InMemoryOutbox:

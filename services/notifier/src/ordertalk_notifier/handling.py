@@ -110,7 +110,7 @@ class EventHandler:
             self._tally_loaded_at is None or (now - self._tally_loaded_at).total_seconds() > self.tally_refresh_seconds
         )
         if not self.tally.loaded or stale:
-            self.tally.load(Contribution(*c) for c in await self.threads.contributions())
+            self.tally.load(Contribution.from_row(c) for c in await self.threads.contributions())
             self._tally_loaded_at = now
 
     async def _states_of(self, order_ids: set[str]) -> dict[str, ThreadState]:

@@ -9,7 +9,9 @@ from typing import Any, Literal, Protocol
 from ordertalk_threadstate import ThreadState
 
 Status = Literal["pending", "sent", "failed"]
-BellCounts = dict[str, int]
+BellCounts = dict[str, int]  # an ordertalk_threadstate.BellCounts as JSON: the same fields for every audience
+# (customer id, unread messages for the staff, unseen dispute for the staff, the same two for the customer)
+ContributionRow = tuple[str | None, int, bool, int, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +46,8 @@ class ThreadStore(Protocol):
     async def save_many(self, states: list[ThreadState]) -> None:
         """Store each state unless a state of the same or a later version is stored already."""
 
-    async def contributions(self) -> list[tuple[str | None, int, int, bool]]:
-        """(customer id, unread for admin, unread for customer, dispute open) of every thread."""
+    async def contributions(self) -> list[ContributionRow]:
+        """What every thread holds that the staff and its customer have not seen."""
 
     async def admin_counts(self) -> BellCounts: ...
 

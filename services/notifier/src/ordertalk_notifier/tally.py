@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ordertalk_threadstate import ThreadState
+from ordertalk_threadstate import Attention, ThreadState
+from ordertalk_threadstate import BellCounts as Figures
 
-from ordertalk_notifier.ports import BellCounts
+from ordertalk_notifier.ports import BellCounts, ContributionRow
+
+NOTHING = Attention(unread_messages=0, unseen_dispute=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
-    """What one thread adds to the bells: unread messages per side, an open dispute, whose order it is."""
+    """What one thread adds to the bells: what is new in it for the staff and for its customer, whose order it is."""
 
     customer_id: str | None = None
-    unread_admin: int = 0
-    unread_customer: int = 0
-    dispute_open: bool = False
+    admin: Attention = NOTHING
+    customer: Attention = NOTHING
 
     @classmethod
     def of(cls, state: ThreadState | None) -> Contribution:
@@ -26,17 +28,33 @@ class Contribution:
             return cls()
         return cls(
             customer_id=state.customer.id if state.customer else None,
-            unread_admin=state.unread_for("admin"),
-            unread_customer=state.unread_for("customer"),
-            dispute_open=state.open_dispute is not None,
+            admin=state.attention_for("admin"),
+            customer=state.attention_for("customer"),
         )
+
+    @classmethod
+    def from_row(cls, row: ContributionRow) -> Contribution:
+        """The contribution a stored row describes (``ThreadStore.contributions``)."""
+        customer_id, unread_admin, unseen_admin, unread_customer, unseen_customer = row
+        return cls(customer_id, Attention(unread_admin, unseen_admin), Attention(unread_customer, unseen_customer))
 
 
 @dataclass
 class _Counts:
+    news: int = 0
     messages: int = 0
-    threads: int = 0
     disputes: int = 0
+
+    def add(self, attention: Attention, sign: int) -> None:
+        self.news += sign * attention.has_news
+        self.messages += sign * (attention.unread_messages > 0)
+        self.disputes += sign * attention.unseen_dispute
+
+    def json(self) -> BellCounts:
+        counts = Figures(
+            threads_with_news=self.news, threads_with_unread_messages=self.messages, unseen_disputes=self.disputes
+        )
+        return counts.model_dump()
 
 
 @dataclass
@@ -64,20 +82,14 @@ class BellTally:
         self._add(Contribution.of(after), 1)
 
     def _add(self, c: Contribution, sign: int) -> None:
-        self._admin.messages += sign * c.unread_admin
-        self._admin.threads += sign * (c.unread_admin > 0)
-        self._admin.disputes += sign * c.dispute_open
+        self._admin.add(c.admin, sign)
         if c.customer_id is not None:
-            mine = self._customers.setdefault(c.customer_id, _Counts())
-            mine.messages += sign * c.unread_customer
-            mine.threads += sign * (c.unread_customer > 0)
+            self._customers.setdefault(c.customer_id, _Counts()).add(c.customer, sign)
 
     def admin(self) -> BellCounts:
         """The store staff's bell."""
-        a = self._admin
-        return {"unread_messages": a.messages, "unread_threads": a.threads, "open_disputes": a.disputes}
+        return self._admin.json()
 
     def customer(self, customer_id: str) -> BellCounts:
         """One customer's bell."""
-        mine = self._customers.get(customer_id, _Counts())
-        return {"unread_messages": mine.messages, "unread_threads": mine.threads}
+        return self._customers.get(customer_id, _Counts()).json()

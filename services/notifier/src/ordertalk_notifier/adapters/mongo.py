@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from ordertalk_threadstate import BellCounts as Figures
 from ordertalk_threadstate import ThreadState
 from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from ordertalk_notifier.ports import BellCounts, OutboxEntry, Status
+from ordertalk_notifier.ports import BellCounts, ContributionRow, OutboxEntry, Status
 
 Doc = dict[str, Any]
 THREADS = "notifier_threads"
+AUDIENCE_PARTIES = ("admin", "customer")
 OUTBOX = "notifier_outbox"
 
 
@@ -27,22 +30,24 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     """Indexes the bell counts and the outbox queries use."""
     threads = db[THREADS]
     await threads.create_index([("unread_admin", ASCENDING)])
-    await threads.create_index([("dispute_open", ASCENDING)])
-    await threads.create_index([("customer_id", ASCENDING), ("unread_customer", ASCENDING)])
+    await threads.create_index([("news_admin", ASCENDING)])
+    await threads.create_index([("unseen_dispute_admin", ASCENDING)])
+    await threads.create_index([("customer_id", ASCENDING), ("news_customer", ASCENDING)])
     outbox = db[OUTBOX]
     await outbox.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await outbox.create_index([("claim", ASCENDING)])
 
 
 def _thread_doc(state: ThreadState) -> Doc:
-    return {
-        "version": state.version,
-        "customer_id": state.customer.id if state.customer else None,
-        "unread_admin": state.unread_for("admin"),
-        "unread_customer": state.unread_for("customer"),
-        "dispute_open": state.open_dispute is not None,
-        "state": state.model_dump(mode="json"),
-    }
+    doc: Doc = {"version": state.version, "customer_id": state.customer.id if state.customer else None}
+    for party in AUDIENCE_PARTIES:
+        attention = state.attention_for(party)
+        doc |= {
+            f"unread_{party}": attention.unread_messages,
+            f"unseen_dispute_{party}": attention.unseen_dispute,
+            f"news_{party}": attention.has_news,
+        }
+    return doc | {"dispute_open": state.open_dispute is not None, "state": state.model_dump(mode="json")}
 
 
 class MongoThreadStore:
@@ -69,36 +74,34 @@ class MongoThreadStore:
         except BulkWriteError as exc:
             _raise_unless_duplicates(exc)  # a duplicate: a state of the same or a later version is stored already
 
-    async def contributions(self) -> list[tuple[str | None, int, int, bool]]:
-        fields = {"customer_id": 1, "unread_admin": 1, "unread_customer": 1, "dispute_open": 1}
+    async def contributions(self) -> list[ContributionRow]:
+        fields = {f"{figure}_{party}": 1 for figure in ("unread", "unseen_dispute") for party in AUDIENCE_PARTIES}
         return [
-            (d.get("customer_id"), int(d["unread_admin"]), int(d["unread_customer"]), bool(d["dispute_open"]))
-            async for d in self.coll.find({}, fields)
+            (
+                d.get("customer_id"),
+                int(d.get("unread_admin", 0)),
+                bool(d.get("unseen_dispute_admin", False)),  # a document from before the field: nothing unseen
+                int(d.get("unread_customer", 0)),
+                bool(d.get("unseen_dispute_customer", False)),
+            )
+            async for d in self.coll.find({}, fields | {"customer_id": 1})
         ]
 
     async def admin_counts(self) -> BellCounts:
-        pipeline: list[Doc] = [
-            {"$match": {"unread_admin": {"$gt": 0}}},
-            {"$group": {"_id": None, "messages": {"$sum": "$unread_admin"}, "threads": {"$sum": 1}}},
-        ]
-        unread = await self._group(pipeline)
-        disputes = await self.coll.count_documents({"dispute_open": True})
-        return {"unread_messages": unread[0], "unread_threads": unread[1], "open_disputes": disputes}
+        return await self._counts({}, "admin")
 
     async def customer_counts(self, customer_id: str) -> BellCounts:
-        pipeline: list[Doc] = [
-            {"$match": {"customer_id": customer_id, "unread_customer": {"$gt": 0}}},
-            {"$group": {"_id": None, "messages": {"$sum": "$unread_customer"}, "threads": {"$sum": 1}}},
-        ]
-        unread = await self._group(pipeline)
-        return {"unread_messages": unread[0], "unread_threads": unread[1]}
+        return await self._counts({"customer_id": customer_id}, "customer")
 
-    async def _group(self, pipeline: list[Doc]) -> tuple[int, int]:
-        cursor = await self.coll.aggregate(pipeline)
-        rows = await cursor.to_list()
-        if not rows:
-            return 0, 0
-        return int(rows[0]["messages"]), int(rows[0]["threads"])
+    async def _counts(self, scope: Doc, party: str) -> BellCounts:
+        """The party's bell over the threads in ``scope``: the fold's figures, each counted on its own field."""
+        news, messages, disputes = await asyncio.gather(
+            self.coll.count_documents(scope | {f"news_{party}": True}),
+            self.coll.count_documents(scope | {f"unread_{party}": {"$gt": 0}}),
+            self.coll.count_documents(scope | {f"unseen_dispute_{party}": True}),
+        )
+        figures = Figures(threads_with_news=news, threads_with_unread_messages=messages, unseen_disputes=disputes)
+        return figures.model_dump()
 
 
 def _raise_unless_duplicates(exc: BulkWriteError) -> None:
