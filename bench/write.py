@@ -518,6 +518,7 @@ async def bench_store(
         "KAFKA_ENABLE_IDEMPOTENCE": "false",
         "AUTH_JWT_SECRET": SECRET,
         "ORDERS_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
+        "RATE_LIMIT_WRITES_PER_SECOND": "0",  # thousands of posts a second from a few tokens: no write limit
     }
     for name in ("SQLITE_SYNCHRONOUS", "AGGREGATE_CACHE_MAXSIZE", "RELAY_BATCH_SIZE", "RELAY_POLL_SECONDS"):
         env.pop(name, None)  # the service runs with its defaults, as the raw store does

@@ -1,9 +1,16 @@
-"""Bearer JWT authentication: who is calling (role, subject, display name)."""
+"""Bearer JWT authentication: who is calling (role, subject, display name).
+
+Tokens are HS256 with a shared secret (the local stack, whose dev sign-in mints them) or, with
+``AUTH_JWKS_URL``, RS256/ES256 tokens of an identity provider, verified against the public keys it
+publishes (a JWKS, cached and refreshed when a token names a key not seen yet: key rotation).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import jwt
@@ -27,6 +34,53 @@ class AuthSettings(BaseSettings):
     jwt_algorithm: str = "HS256"
     jwt_issuer: str = "ordertalk"
     jwt_audience: str = "ordertalk"
+    jwks_url: str | None = None
+    jwt_algorithms: str | None = None  # accepted algorithms; default HS256, and RS256,ES256 with a JWKS URL
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    jwks_refresh_cooldown_seconds: float = Field(default=10.0, ge=0)
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    def accepted_algorithms(self) -> frozenset[str]:
+        """The algorithms a token may be signed with."""
+        if self.jwt_algorithms:
+            return frozenset(a.strip() for a in self.jwt_algorithms.split(",") if a.strip())
+        return frozenset({self.jwt_algorithm, *(ASYMMETRIC if self.jwks_url else ())})
+
+
+ASYMMETRIC = ("RS256", "ES256")
+
+
+class JwksKeys:
+    """The identity provider's public keys (PyJWT's PyJWKClient): cached, refreshed for a key id not seen yet.
+
+    ``key`` answers from what was fetched last, without I/O; ``fetch`` may call the provider (blocking:
+    run it in a worker thread) when the cached set has expired or lacks the key id, at most once per
+    cooldown for unknown ids, so forged key ids cannot make every request call the provider.
+    """
+
+    def __init__(self, url: str, cache_seconds: float, cooldown_seconds: float, timeout_seconds: float) -> None:
+        self.client = jwt.PyJWKClient(
+            url, lifespan=cache_seconds, cooldown_duration=cooldown_seconds, timeout=timeout_seconds
+        )
+        self._known: dict[str, jwt.PyJWK] = {}
+
+    def fresh(self, kid: str) -> bool:
+        """Whether ``kid`` is in a key set that has not expired (no fetch needed)."""
+        cache = self.client.jwk_set_cache
+        return kid in self._known and cache is not None and cache.get() is not None
+
+    def key(self, kid: str) -> jwt.PyJWK | None:
+        """The key ``kid`` from the set fetched last (None if it did not have it)."""
+        return self._known.get(kid)
+
+    def fetch(self, kid: str) -> None:
+        """Bring the key set up to date for ``kid`` (blocking; errors leave the last set in place)."""
+        with contextlib.suppress(jwt.PyJWKClientError):  # an unknown id, or the provider is down: refused later
+            self.client.get_signing_key(kid)
+        cache = self.client.jwk_set_cache
+        current = cache.get() if cache is not None else None
+        if current is not None:
+            self._known = {k.key_id: k for k in current.keys if k.key_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +104,18 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True, slots=True)
 class TokenCodec:
-    """Mints and verifies the JWTs of the system."""
+    """Mints (HS256, for the local stack) and verifies the JWTs of the system."""
 
     settings: AuthSettings
+    jwks: JwksKeys | None = field(default=None, compare=False)
+    _algorithms: frozenset[str] = field(init=False, default=frozenset(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        if self.jwks is None and s.jwks_url:
+            keys = JwksKeys(s.jwks_url, s.jwks_cache_seconds, s.jwks_refresh_cooldown_seconds, s.jwks_timeout_seconds)
+            object.__setattr__(self, "jwks", keys)
+        object.__setattr__(self, "_algorithms", s.accepted_algorithms())
 
     def mint(self, principal: Principal, ttl_seconds: int = 12 * 3600) -> str:
         """A signed token for ``principal`` valid for ``ttl_seconds``."""
@@ -70,13 +133,53 @@ class TokenCodec:
             claims["email"] = principal.email
         return jwt.encode(claims, self.settings.jwt_secret, algorithm=self.settings.jwt_algorithm)
 
+    def _header(self, token: str) -> tuple[str, str | None]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        alg, kid = header.get("alg"), header.get("kid")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise InvalidToken(f"tokens signed with {alg!r} are not accepted")
+        return alg, kid if isinstance(kid, str) else None
+
+    def needs_key_fetch(self, token: str) -> str | None:
+        """The key id to fetch from the JWKS before ``token`` can be verified without I/O, if any."""
+        if self.jwks is None:
+            return None
+        try:
+            alg, kid = self._header(token)
+        except InvalidToken:
+            return None
+        if alg in ASYMMETRIC and kid is not None and not self.jwks.fresh(kid):
+            return kid
+        return None
+
+    async def prepare(self, token: str) -> None:
+        """Fetch the JWKS in a worker thread if ``token`` names a key not cached (the event loop never waits)."""
+        kid = self.needs_key_fetch(token)
+        if kid is not None and self.jwks is not None:
+            await asyncio.to_thread(self.jwks.fetch, kid)
+
+    async def verify_async(self, token: str) -> Principal:
+        """``verify``, after fetching the key set in a worker thread when the token needs it."""
+        await self.prepare(token)
+        return self.verify(token)
+
     def verify(self, token: str) -> Principal:
-        """The principal a valid token names; InvalidToken otherwise."""
+        """The principal a valid token names; InvalidToken otherwise (no I/O: JWKS keys as last fetched)."""
+        alg, kid = self._header(token)
+        key: Any = self.settings.jwt_secret
+        if alg in ASYMMETRIC:
+            found = self.jwks.key(kid) if self.jwks is not None and kid is not None else None
+            if found is None:
+                raise InvalidToken(f"no published key {kid!r}")
+            key = found
         try:
             claims = jwt.decode(
                 token,
-                self.settings.jwt_secret,
-                algorithms=[self.settings.jwt_algorithm],
+                key,
+                algorithms=[alg],
                 issuer=self.settings.jwt_issuer,
                 audience=self.settings.jwt_audience,
                 options={"require": ["sub", "role", "exp"]},
@@ -91,14 +194,28 @@ class TokenCodec:
         return Principal(role=role, subject=subject, display_name=str(name)[:200], email=email)
 
 
-def _unauthorized(detail: str) -> Problem:
+def unauthorized(detail: str) -> Problem:
+    """The 401 problem asking for a bearer token."""
     return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+_unauthorized = unauthorized
+
+
+VERIFIED_PRINCIPAL = "principal"  # key in the request's scope state, set by the edge middleware
+
+
+def bearer_token(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer`` header value ('' if there is none)."""
+    return authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
+
+
 def principal_from_request(request: Request, codec: TokenCodec, allow_query_token: bool = False) -> Principal:
-    """Verify the caller's bearer token (or ``access_token`` query value for SSE)."""
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    """The caller: verified already by the edge middleware, else from its bearer token (or ``access_token``)."""
+    verified = request.scope.get("state", {}).get(VERIFIED_PRINCIPAL)
+    if isinstance(verified, Principal):
+        return verified
+    token = bearer_token(request.headers.get("authorization", ""))
     if not token and allow_query_token:
         token = request.query_params.get("access_token", "")
     if not token:
@@ -107,6 +224,17 @@ def principal_from_request(request: Request, codec: TokenCodec, allow_query_toke
         return codec.verify(token)
     except InvalidToken as exc:
         raise _unauthorized(f"invalid token: {exc}") from exc
+
+
+async def bearer_principal(request: Request, codec: TokenCodec) -> Principal:
+    """The caller of ``request`` from its bearer token, fetching JWKS keys off the event loop (401 otherwise)."""
+    token = bearer_token(request.headers.get("authorization", ""))
+    if not token:
+        raise unauthorized("a bearer token is required")
+    try:
+        return await codec.verify_async(token)
+    except InvalidToken as exc:
+        raise unauthorized(f"invalid token: {exc}") from exc
 
 
 def _codec(request: Request) -> TokenCodec:

@@ -17,6 +17,7 @@ from ordertalk_notifier.alerts import ADMIN_AUDIENCE, customer_audience
 from ordertalk_notifier.hub import Alert, BroadcastHub
 from ordertalk_notifier.ports import BellCounts, Outbox, OutboxEntry
 from ordertalk_runtime.auth import CurrentAdmin, CurrentPrincipal, Principal, TokenCodec, principal_from_request
+from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.metrics import install_metrics
 from ordertalk_runtime.observability import CorrelationMiddleware
 from ordertalk_runtime.problems import install_problem_handlers
@@ -108,6 +109,7 @@ def create_app(
     app = FastAPI(title="ordertalk notifier", version="1.0.0", lifespan=lifespan)
     app.state.token_codec = codec
     install_problem_handlers(app)
+    install_edge(app, codec)
     install_metrics(app, "notifier")
     app.add_middleware(CorrelationMiddleware)
     app.add_middleware(

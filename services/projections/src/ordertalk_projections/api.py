@@ -17,6 +17,7 @@ from ordertalk_projections.mongo_store import MongoReadModels
 from ordertalk_projections.positions import PositionWatch, wait_until
 from ordertalk_projections.queries import OrderMessages, ReadQueries, ThreadType, Viewer, order_filter, thread_filter
 from ordertalk_runtime.auth import CurrentPrincipal, Principal, TokenCodec
+from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.metrics import install_metrics
 from ordertalk_runtime.observability import CorrelationMiddleware
 from ordertalk_runtime.problems import Problem, install_problem_handlers
@@ -89,6 +90,7 @@ def create_app(
     app.state.token_codec = codec
     app.state.read_side = read_side
     install_problem_handlers(app)
+    install_edge(app, codec)
     install_metrics(app, "projections")
     app.add_middleware(CorrelationMiddleware)
     app.add_middleware(

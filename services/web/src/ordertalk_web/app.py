@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ordertalk_runtime.auth import TokenCodec
+from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.metrics import install_metrics
 from ordertalk_runtime.problems import Problem, install_problem_handlers
 from ordertalk_web.client_config import config_module
-from ordertalk_web.pages import PAGES, REDIRECTS, STATIC_DIR, page_file
+from ordertalk_web.pages import (
+    PAGES,
+    REDIRECTS,
+    STATIC_DIR,
+    THREAD_ALIASES,
+    alias_target,
+    not_found_page,
+    page_file,
+    page_section,
+    wants_html,
+)
 from ordertalk_web.security import security_headers
 from ordertalk_web.settings import WebSettings
 from ordertalk_web.signin import PERSONAS, UnknownPersona, sign_in
@@ -41,6 +54,28 @@ def _redirect_route(app: FastAPI, path: str, target: str) -> None:
     app.add_api_route(path, redirect, methods=["GET"], include_in_schema=False)
 
 
+def _alias_route(app: FastAPI, path: str, template: str) -> None:
+    async def alias(order_id: str) -> RedirectResponse:
+        return RedirectResponse(alias_target(template, order_id), status_code=307)
+
+    app.add_api_route(path, alias, methods=["GET"], include_in_schema=False)
+
+
+def _html_not_found(app: FastAPI, store_name: str) -> None:
+    """A browser asking for a missing page of the admin panel or storefront gets an HTML page; others, problem+json."""
+    problem = app.exception_handlers[StarletteHTTPException]
+
+    async def page_or_problem(request: Request, exc: Exception) -> Response:
+        section = page_section(request.url.path)
+        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        if status == 404 and section is not None and wants_html(request.headers.get("accept", "")):
+            return HTMLResponse(not_found_page(section, store_name), status_code=404, headers=NO_STORE)
+        answer = problem(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, page_or_problem)
+
+
 def _dev_routes(app: FastAPI, settings: WebSettings, codec: TokenCodec) -> None:
     @app.get("/dev/personas", tags=["dev sign-in"])
     async def personas() -> list[dict[str, str | None]]:
@@ -64,6 +99,8 @@ def create_app(settings: WebSettings, codec: TokenCodec) -> FastAPI:
     """The web service's ASGI app."""
     app = FastAPI(title="ordertalk web", version="1.0.0")
     install_problem_handlers(app)
+    _html_not_found(app, settings.store_name)
+    install_edge(app, codec, public_writes={"/dev/token"})
     install_metrics(app, "web")
     headers = security_headers(settings)
     config_js = config_module(settings)
@@ -94,5 +131,7 @@ def create_app(settings: WebSettings, codec: TokenCodec) -> FastAPI:
         _redirect_route(app, path, target)
     for path, filename in PAGES.items():
         _page_route(app, path, filename)
+    for path, template in THREAD_ALIASES.items():
+        _alias_route(app, path, template)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

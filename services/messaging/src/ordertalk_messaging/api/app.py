@@ -14,11 +14,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ordertalk_contracts.topics import ALL_TOPICS
-from ordertalk_messaging.api.deps import VerifiedTokens
+from ordertalk_messaging.api.deps import VerifiedTokens, edge_authenticator
 from ordertalk_messaging.api.lean_post import LeanPostRoute
 from ordertalk_messaging.api.routes import post_message, router
 from ordertalk_messaging.bootstrap import Components
 from ordertalk_messaging.idempotency import InFlight
+from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.kafka import ensure_topics
 from ordertalk_runtime.metrics import install_metrics
 from ordertalk_runtime.observability import CorrelationMiddleware
@@ -90,8 +91,9 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
     app.state.idempotency = components.tables
     app.state.in_flight = InFlight()
     app.state.token_codec = components.codec
-    app.state.verified_tokens = VerifiedTokens(components.codec)
+    app.state.verified_tokens = tokens = VerifiedTokens(components.codec)
     install_problem_handlers(app)
+    install_edge(app, components.codec, authenticate=edge_authenticator(tokens))
     install_metrics(app, "messaging")
     app.include_router(router)
     # Well-formed posts skip FastAPI's per-request machinery; the documented route answers the rest.

@@ -8,7 +8,7 @@ import contextlib
 import contextvars
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
 
@@ -20,7 +20,7 @@ from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.idempotency import InFlight
 from ordertalk_messaging.storage.ports import IdempotencyStore
 from ordertalk_messaging.writer import Change
-from ordertalk_runtime.auth import Principal, TokenCodec, current_admin, principal_from_request
+from ordertalk_runtime.auth import Principal, TokenCodec, bearer_token, current_admin, principal_from_request
 from ordertalk_runtime.observability import correlation_id_of
 from ordertalk_runtime.problems import Problem
 
@@ -63,6 +63,16 @@ def _expiry(header: str) -> float:
         return float(exp)
     except (IndexError, ValueError, KeyError, TypeError):
         return 0.0  # not understood: do not keep it
+
+
+def edge_authenticator(tokens: VerifiedTokens) -> Callable[[Request], Awaitable[Principal]]:
+    """How the edge middleware authenticates a write: the remembered tokens (JWKS keys fetched off the loop)."""
+
+    async def authenticate(request: Request) -> Principal:
+        await tokens.codec.prepare(bearer_token(request.headers.get("authorization", "")))
+        return tokens.principal(request)
+
+    return authenticate
 
 
 async def _principal(request: Request) -> Principal:
