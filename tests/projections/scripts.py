@@ -129,8 +129,9 @@ class ThreadScript:
         return event
 
     def mark_unread(self, party: str = "admin") -> ThreadMarkedUnreadV1:
-        """``party`` marked the thread unread (position back by one message)."""
+        """``party`` marked the thread unread: position back before the other side's latest message (as messaging)."""
         actor = ADMIN if party == "admin" else self.customer_actor
-        event = ThreadMarkedUnreadV1(**self._common(actor), party=party, read_up_to=max(0, self.seq - 1))
+        others = [e.seq for e in self.events if isinstance(e, MessagePostedV1) and e.actor.party != party]
+        event = ThreadMarkedUnreadV1(**self._common(actor), party=party, read_up_to=max(others, default=1) - 1)
         self.events.append(event)
         return event

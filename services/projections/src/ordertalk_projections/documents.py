@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ordertalk_threadstate import ThreadState
+from ordertalk_threadstate import LastMessage, ThreadState
 
 from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1
+from ordertalk_projections.conversation import has_conversation, news_fields
 from ordertalk_projections.projector import ThreadProjection
 
 ADMIN = "admin"
@@ -29,6 +30,8 @@ def thread_document(projection: ThreadProjection) -> Document:
         "state": state.model_dump(mode="json"),
         "keywords": sorted(projection.keywords),
         "started_at": projection.started_at.isoformat() if projection.started_at else None,
+        "latest_by_party": {p: m.model_dump(mode="json") for p, m in sorted(projection.latest_by_party.items())},
+        "has_conversation": has_conversation(state),
         "order_number": state.order_number,
         "customer_id": state.customer.id if state.customer else None,
         "message_count": state.message_count,
@@ -58,7 +61,17 @@ def projection_from_document(doc: Document) -> ThreadProjection:
         state=ThreadState.model_validate(doc["state"]),
         keywords=frozenset(doc.get("keywords", ())),
         started_at=datetime.fromisoformat(started) if started else None,
+        latest_by_party=_latest_by_party(doc),
     )
+
+
+def _latest_by_party(doc: Document) -> dict[str, LastMessage]:
+    stored = doc.get("latest_by_party")
+    if stored is not None:
+        return {party: LastMessage.model_validate(m) for party, m in stored.items()}
+    # A document written before the field existed: its last message is the best we know.
+    last = LastMessage.model_validate(doc["state"]["last_message"]) if doc["state"].get("last_message") else None
+    return {last.author.party: last} if last else {}
 
 
 def message_document(event: MessagePostedV1) -> Document:
@@ -139,6 +152,8 @@ def thread_row(doc: Document, party: str) -> Document:
         "has_news": state.has_news_for(party),
         "read_positions": dict(state.read_positions),
         "dispute": open_dispute.model_dump(mode="json") if open_dispute else None,
+        "last_dispute": state.disputes[-1].model_dump(mode="json") if state.disputes else None,
+        "news": news_fields(state, _latest_by_party(doc), party),
         "last_activity_at": state.last_activity_at.isoformat() if state.last_activity_at else _started(doc),
         "version": state.version,
         "position": state.position,

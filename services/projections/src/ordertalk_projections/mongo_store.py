@@ -66,6 +66,7 @@ class MongoReadModels:
         """Create the indexes every query of the API and the workers uses."""
         threads = self.db[gen.threads]
         await threads.create_index([("activity_ts", DESCENDING)])  # no "_id" in indexes: the stand-in breaks on it
+        await threads.create_index([("has_conversation", ASCENDING), ("activity_ts", DESCENDING)])
         await threads.create_index([("customer_id", ASCENDING), ("activity_ts", DESCENDING)])
         await threads.create_index([("unread_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
         await threads.create_index([("customer_id", ASCENDING), ("unread_for_customer", ASCENDING)])
@@ -126,7 +127,8 @@ class MongoReadModels:
         """The stored projections of these threads."""
         ids = list(order_ids)
         found: dict[str, ThreadProjection] = {}
-        async for doc in self.db[gen.threads].find({"_id": {"$in": ids}}, {"keywords": 1, "state": 1, "started_at": 1}):
+        fields = {"keywords": 1, "state": 1, "started_at": 1, "latest_by_party": 1}
+        async for doc in self.db[gen.threads].find({"_id": {"$in": ids}}, fields):
             found[str(doc["_id"])] = projection_from_document(doc)
         return found
 

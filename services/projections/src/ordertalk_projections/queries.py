@@ -18,6 +18,7 @@ from ordertalk_projections.mongo_store import MongoReadModels
 ThreadType = Literal["all", "unread", "disputes", "unseen_disputes", "news"]
 OrderMessages = Literal["all", "unread", "any"]
 BELL_FIGURES: tuple[ThreadType, ...] = ("news", "unread", "unseen_disputes")  # in BellCounts' order
+CONVERSATIONS: dict[str, Any] = {"has_conversation": True}
 THREAD_SORT = [("activity_ts", DESCENDING), ("_id", ASCENDING)]
 ORDER_SORT = [("placed_ts", DESCENDING), ("_id", ASCENDING)]
 
@@ -92,8 +93,11 @@ class ReadQueries:
     async def threads(
         self, gen: Generation, flt: dict[str, Any], page: int, per_page: int
     ) -> tuple[list[Document], int]:
-        """One page of threads (newest activity first) and the total matching."""
-        return await self._page(gen.threads, flt, THREAD_SORT, page, per_page)
+        """One page of conversations matching ``flt`` (newest activity first) and the total matching.
+
+        Every registered order has a thread; a list holds only those with a message or a dispute.
+        """
+        return await self._page(gen.threads, flt | CONVERSATIONS, THREAD_SORT, page, per_page)
 
     async def thread(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
         """One thread the viewer may see."""
