@@ -27,7 +27,11 @@ $(NODE_TOOLS): tools/node/package.json
 	cd tools/node && SCARF_ANALYTICS=false npm install --silent --no-package-lock --no-audit --no-fund
 	touch $@
 
-run: setup
+# The ports are checked first, with the machine's Python, so a taken one is reported before the installs.
+# DEVSTACK_<NAME>_PORT and DEVSTACK_PORT_OFFSET move them (README, "The local stack").
+run:
+	@$(PYTHON) devstack/src/ordertalk_devstack/ports.py check
+	@$(MAKE) --no-print-directory setup
 	$(BIN)/python -m ordertalk_devstack run
 
 browser:

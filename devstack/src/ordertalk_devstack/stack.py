@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from ordertalk_devstack.processes import ManagedProcess, port_open, python_argv
+from ordertalk_devstack.ports import StackPorts, taken
+from ordertalk_devstack.processes import ManagedProcess, python_argv, stop_all
 from ordertalk_devstack.servers import start_kafka, start_mailcatcher, start_mongo
+
+__all__ = ["DEV_JWT_SECRET", "Stack", "StackPorts", "running_stack", "stack_environment"]
 
 DEV_JWT_SECRET = "dev-secret-change-me-0123456789abcdef"  # noqa: S105 - local stack only
 
@@ -30,19 +33,6 @@ class ServiceSpec:
         return importlib.util.find_spec(self.module) is not None
 
 
-@dataclass(frozen=True)
-class StackPorts:
-    """The loopback ports of the local stack."""
-
-    kafka: int = 9092
-    mongo: int = 27017
-    smtp: int = 1025
-    web: int = 8000
-    messaging: int = 8001
-    projections: int = 8002
-    notifier: int = 8003
-
-
 @dataclass
 class Stack:
     """Running servers and services, with the environment that points at them."""
@@ -57,10 +47,15 @@ class Stack:
         """Base URL of a service of this stack."""
         return f"http://127.0.0.1:{getattr(self.ports, service)}"
 
-    def stop(self) -> None:
-        """Stop every process, services first."""
-        for proc in reversed(self.processes):
-            proc.stop()
+    def stop(self, hurry: Callable[[], bool] = lambda: False) -> None:
+        """Stop everything within 5 s: the services together, then the servers together; SIGKILL what overruns.
+
+        ``hurry()`` (a second Ctrl-C) turns the rest of the stop into SIGKILL at once.
+        """
+        service_ids = {id(proc) for proc in self.services.values()}
+        services = [proc for proc in self.processes if id(proc) in service_ids]
+        servers = [proc for proc in self.processes if id(proc) not in service_ids]
+        stop_all([services, servers], hurry=hurry)
 
 
 def service_specs(ports: StackPorts) -> list[ServiceSpec]:
@@ -74,8 +69,13 @@ def service_specs(ports: StackPorts) -> list[ServiceSpec]:
 
 
 def stack_environment(var: Path, ports: StackPorts, external: bool) -> dict[str, str]:
-    """Environment for the services: the stand-ins unless real servers are configured."""
+    """Environment for the services: the stand-ins unless real servers are configured; URLs follow ``ports``.
+
+    Whatever the environment sets already wins, except where a stand-in is started: then the services
+    are pointed at it (its port included).
+    """
     env = dict(os.environ)
+    web = f"http://127.0.0.1:{ports.web}"
     defaults = {
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports.kafka}",
         "KAFKA_ENABLE_IDEMPOTENCE": "false",
@@ -90,13 +90,17 @@ def stack_environment(var: Path, ports: StackPorts, external: bool) -> dict[str,
         "MESSAGING_URL": f"http://127.0.0.1:{ports.messaging}",
         "PROJECTIONS_URL": f"http://127.0.0.1:{ports.projections}",
         "NOTIFIER_URL": f"http://127.0.0.1:{ports.notifier}",
-        "WEB_URL": f"http://127.0.0.1:{ports.web}",
-        "ADMIN_BASE_URL": f"http://127.0.0.1:{ports.web}/admin",
-        "STOREFRONT_BASE_URL": f"http://127.0.0.1:{ports.web}/store",
+        "WEB_URL": web,
+        "ADMIN_BASE_URL": f"{web}/admin",
+        "STOREFRONT_BASE_URL": f"{web}/store",
+        # The screens are served from the web port (and may be opened as localhost): the APIs must accept both.
+        "CORS_ORIGINS": f"{web},http://localhost:{ports.web}",
         "WEB_DEV_SIGNIN": "true",
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
+    if "SMTP_HOST" not in os.environ:  # the stand-in catcher: a stray SMTP_PORT must not point elsewhere
+        env["SMTP_PORT"] = str(ports.smtp)
     return env
 
 
@@ -115,34 +119,34 @@ def start_service(spec: ServiceSpec, env: dict[str, str], log_dir: Path, timeout
 
 
 @contextmanager
-def running_stack(var: Path, ports: StackPorts | None = None, services: bool = True) -> Iterator[Stack]:
-    """Start servers not configured from outside, then the installed services; stop all on exit."""
-    ports = ports or StackPorts()
+def running_stack(
+    var: Path, ports: StackPorts | None = None, services: bool = True, hurry: Callable[[], bool] = lambda: False
+) -> Iterator[Stack]:
+    """Check every port, start the servers not configured from outside, then the installed services; stop all on exit.
+
+    ``ports`` defaults to the DEVSTACK_* variables' (see ``ordertalk_devstack.ports``); ``hurry`` is
+    passed to ``Stack.stop``.
+    """
+    ports = ports or StackPorts.from_env()
+    problems = taken(ports, services=services)
+    if problems:  # all of them at once, before anything starts
+        raise SystemExit("\n".join(problems))
     log_dir = var / "log"
     external_kafka = "KAFKA_BOOTSTRAP_SERVERS" in os.environ
     stack = Stack(var, ports, stack_environment(var, ports, external_kafka))
     try:
         if not external_kafka:
-            _check_free(ports.kafka, "Kafka")
             stack.processes.append(start_kafka(ports.kafka, log_dir))
         if "MONGO_URL" not in os.environ:
-            _check_free(ports.mongo, "MongoDB")
             stack.processes.append(start_mongo(ports.mongo, var / "mongo", log_dir))
         if "SMTP_HOST" not in os.environ:
-            _check_free(ports.smtp, "SMTP")
             stack.processes.append(start_mailcatcher(ports.smtp, var / "mail", log_dir))
         if services:
             for spec in service_specs(ports):
                 if spec.installed():
-                    _check_free(spec.port, spec.name)
                     proc = start_service(spec, stack.env, log_dir)
                     stack.processes.append(proc)
                     stack.services[spec.name] = proc
         yield stack
     finally:
-        stack.stop()
-
-
-def _check_free(port: int, what: str) -> None:
-    if port_open(port):
-        raise SystemExit(f"port {port} for {what} is taken; stop what uses it or choose other ports")
+        stack.stop(hurry)

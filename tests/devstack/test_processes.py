@@ -1,0 +1,140 @@
+"""Children of the devstack: they die with it (SIGKILL included), and a stop ends within 5 s whatever they do."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.support.polling import wait_for
+
+from ordertalk_devstack.processes import ManagedProcess, process_table, python_argv
+from ordertalk_devstack.stack import Stack, StackPorts
+
+# A child that ignores SIGTERM and starts a grandchild (in its process group) that ignores it too.
+STUBBORN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+ignore = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+grandchild = subprocess.Popen([sys.executable, "-c", ignore])
+print(grandchild.pid, flush=True)
+time.sleep(600)
+"""
+
+# A parent (as the devstack is) that starts two such children with ManagedProcess and prints every pid.
+PARENT = """
+import sys, time
+from pathlib import Path
+from ordertalk_devstack.processes import ManagedProcess, python_argv
+logs = Path(sys.argv[1])
+for n in range(2):
+    log = logs / f"child-{n}.log"
+    child = ManagedProcess(f"child-{n}", python_argv("-c", sys.argv[2]), log)
+    child.start(lambda: log.exists() and log.read_text().strip() != "")
+    print(child.pid, log.read_text().strip(), flush=True)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def identity(pid: int) -> tuple[int, int] | None:
+    """(pid, start time) of a live process, None once it ended (a zombie counts as ended)."""
+    stat = process_table().get(pid)
+    return None if stat is None or stat.state in "ZX" else (pid, stat.started)
+
+
+def survivors(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these processes (pid, start time) still run."""
+    return {proc for proc in processes if identity(proc[0]) == proc}
+
+
+def kill_left_over(processes: set[tuple[int, int]]) -> None:
+    for pid, _ in survivors(processes):
+        os.kill(pid, signal.SIGKILL)
+
+
+def stubborn(tmp_path: Path, name: str) -> ManagedProcess:
+    log = tmp_path / f"{name}.log"
+    proc = ManagedProcess(name, python_argv("-c", STUBBORN), log)
+    return proc.start(lambda: log.exists() and log.read_text().strip() != "")
+
+
+@pytest.fixture
+def tracked() -> Iterator[set[tuple[int, int]]]:
+    """Processes a test started; whatever still runs after it is killed (by pid)."""
+    processes: set[tuple[int, int]] = set()
+    yield processes
+    kill_left_over(processes)
+
+
+def test_sigkill_of_the_parent_leaves_no_child_or_grandchild(tmp_path: Path, tracked: set[tuple[int, int]]) -> None:
+    parent = subprocess.Popen(
+        python_argv("-c", PARENT, str(tmp_path), STUBBORN), stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert parent.stdout is not None
+    try:
+        lines = [parent.stdout.readline().strip() for _ in range(3)]
+        assert lines[-1] == "ready", lines
+        pids = {int(pid) for line in lines[:-1] for pid in line.split()}
+        tracked.update(found for pid in pids if (found := identity(pid)) is not None)
+        assert len(tracked) == 4, "two children and their two children run"
+        parent.kill()
+        parent.wait(5)
+        wait_for(lambda: not survivors(tracked), 5, "every child and grandchild to end")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def test_a_child_started_from_a_thread_that_ends_lives_on(tmp_path: Path) -> None:
+    """The parent-death signal fires when the forking *thread* ends: children are forked by one that never does."""
+    started: list[ManagedProcess] = []
+    thread = threading.Thread(target=lambda: started.append(stubborn(tmp_path, "from-thread")))
+    thread.start()
+    thread.join()
+    [proc] = started
+    assert proc.popen is not None
+    try:
+        wait_for(lambda: not Path(f"/proc/self/task/{thread.native_id}").exists(), 5, "the thread to end")
+        with pytest.raises(subprocess.TimeoutExpired):  # a death signal tied to that thread would end it now
+            proc.popen.wait(0.5)
+    finally:
+        proc.kill()
+
+
+def test_a_stop_ends_within_5_seconds_though_nothing_heeds_sigterm(
+    tmp_path: Path, tracked: set[tuple[int, int]]
+) -> None:
+    procs = [stubborn(tmp_path, f"stubborn-{n}") for n in range(4)]
+    for proc in procs:
+        assert proc.pid is not None
+        grandchild = int(proc.log_path.read_text().split()[0])
+        tracked.update(found for pid in (proc.pid, grandchild) if (found := identity(pid)) is not None)
+    stack = Stack(tmp_path, StackPorts(), {}, processes=procs, services={"a": procs[2], "b": procs[3]})
+    began = time.monotonic()
+    stack.stop()
+    took = time.monotonic() - began
+    assert took <= 5.0, f"the stop took {took:.1f} s"
+    assert not survivors(tracked)
+
+
+def test_a_second_ctrl_c_kills_at_once(tmp_path: Path, tracked: set[tuple[int, int]]) -> None:
+    procs = [stubborn(tmp_path, f"hurried-{n}") for n in range(2)]
+    tracked.update(found for proc in procs if proc.pid and (found := identity(proc.pid)) is not None)
+    began = time.monotonic()
+    Stack(tmp_path, StackPorts(), {}, processes=procs).stop(hurry=lambda: time.monotonic() - began > 0.5)
+    assert time.monotonic() - began < 1.5
+    assert not survivors(tracked)
+
+
+def test_sigterm_still_stops_a_heeding_child_cleanly(tmp_path: Path) -> None:
+    log = tmp_path / "polite.log"
+    proc = ManagedProcess("polite", python_argv("-c", "import time; print('up', flush=True); time.sleep(600)"), log)
+    proc.start(lambda: log.exists() and "up" in log.read_text())
+    proc.stop()
+    assert proc.popen is not None and proc.popen.returncode == -signal.SIGTERM
