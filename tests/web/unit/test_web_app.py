@@ -161,3 +161,58 @@ def test_static_files_stay_inside_the_static_folder(client: TestClient) -> None:
 def test_health(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [
+        ("/admin/orders/ord-42/messages", "/admin/orders/ord-42#messages"),
+        ("/admin/orders/ord%2042%3F/messages", "/admin/orders/ord%2042%3F#messages"),
+    ],
+)
+def test_the_old_email_link_opens_the_orders_messages_tab(client: TestClient, path: str, target: str) -> None:
+    response = client.get(path, headers={"Accept": BROWSER_ACCEPT}, follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == target
+    assert client.get(path).status_code == 200  # the order page (the fragment stays in the browser)
+
+
+@pytest.mark.parametrize(
+    ("path", "home"),
+    [
+        ("/admin/orders/ord-42/nothing", "/admin/messages"),
+        ("/admin/no-such-page", "/admin/messages"),
+        ("/store/orders/ord-42/messages/extra", "/store/messages"),
+        ("/store/<script>alert(1)</script>", "/store/messages"),
+    ],
+)
+def test_a_browser_gets_an_html_page_for_a_missing_page(client: TestClient, path: str, home: str) -> None:
+    response = client.get(path, headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"]
+    assert "<h1>Page not found</h1>" in response.text
+    assert f'<a href="{home}">' in response.text
+    assert "<script>" not in response.text and "alert" not in response.text  # nothing of the request echoed
+
+
+@pytest.mark.parametrize("accept", [None, "application/json", "*/*"])
+def test_data_clients_keep_problem_json_for_a_missing_page(client: TestClient, accept: str | None) -> None:
+    headers = {"Accept": accept} if accept else {}
+    for path in ("/admin/no-such-page", "/store/orders/a/b"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["status"] == 404
+
+
+def test_other_paths_keep_problem_json_even_for_a_browser(client: TestClient) -> None:
+    for path in ("/nothing", "/static/js/nothing.js", "/dev/nothing"):
+        response = client.get(path, headers={"Accept": BROWSER_ACCEPT})
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("application/problem+json")
+    unknown = client.post("/dev/token", json={"subject": "mallory"}, headers={"Accept": BROWSER_ACCEPT})
+    assert unknown.headers["content-type"].startswith("application/problem+json")
