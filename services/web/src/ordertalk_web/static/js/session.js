@@ -1,9 +1,10 @@
-// Who is signed in: the token and user kept in this tab's sessionStorage.
+// Who is signed in: the token and user kept in localStorage, so every tab of the browser shares them
+// (a link opened from an e-mail lands in a new tab, signed in).
 const KEY = "ordertalk.session";
 
 export function getSession() {
   try {
-    const raw = sessionStorage.getItem(KEY);
+    const raw = localStorage.getItem(KEY);
     const session = raw ? JSON.parse(raw) : null;
     return session && typeof session.token === "string" && session.user ? session : null;
   } catch {
@@ -12,11 +13,11 @@ export function getSession() {
 }
 
 export function setSession(session) {
-  sessionStorage.setItem(KEY, JSON.stringify(session));
+  localStorage.setItem(KEY, JSON.stringify(session));
 }
 
 export function clearSession() {
-  sessionStorage.removeItem(KEY);
+  localStorage.removeItem(KEY);
 }
 
 export function signInUrl() {

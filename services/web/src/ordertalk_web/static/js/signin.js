@@ -5,10 +5,21 @@ import { setSession } from "./session.js";
 
 const main = document.getElementById("main");
 
-function safeNext(role) {
+// Where to go once signed in: the page that sent the user here (?next=), if it is a path of this origin in the
+// signed-in role's section; anything else (another origin, "//host", "/\\host", a scheme) goes to the role's list.
+function returnPath(role) {
+  const section = role === "admin" ? "/admin/" : "/store/";
+  const fallback = `${section}messages`;
   const next = new URLSearchParams(location.search).get("next") || "";
-  const prefix = role === "admin" ? "/admin/" : "/store/";
-  return next.startsWith(prefix) && !next.startsWith("//") ? next : `${prefix}messages`;
+  if (!next.startsWith(section)) return fallback;
+  let url;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== location.origin || !url.pathname.startsWith(section)) return fallback;
+  return url.pathname + url.search + url.hash;
 }
 
 async function signIn(subject) {
@@ -21,7 +32,7 @@ async function signIn(subject) {
   if (!response.ok || !data) throw new Error((data && data.detail) || "Sign-in failed.");
   sessionStorage.removeItem("ordertalk.position");
   setSession({ token: data.token, user: data.user });
-  location.assign(safeNext(data.user.role));
+  location.assign(returnPath(data.user.role));
 }
 
 function personaButton(person, status) {
