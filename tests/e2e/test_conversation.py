@@ -21,8 +21,8 @@ RED = "rgb(200, 30, 30)"
 
 def bell_count(page: Page) -> int:
     bell = page.locator("#bell")
-    expect(bell).to_have_attribute("data-unread-messages", re.compile(r"^\d+$"))
-    return int(bell.get_attribute("data-unread-messages") or "0")
+    expect(bell).to_have_attribute("data-threads-with-news", re.compile(r"^\d+$"))
+    return int(bell.get_attribute("data-threads-with-news") or "0")
 
 
 def rows_for(admin: Page, web: str, q: str, kind: str) -> list[str]:
@@ -52,7 +52,9 @@ def test_customer_and_admin_talk_then_dispute(
 
     # The admin's bell follows within a second, without a reload; the list refreshes itself.
     started = time.monotonic()
-    expect(admin.locator("#bell")).to_have_attribute("data-unread-messages", str(before + 1), timeout=BELL_DEADLINE_MS)
+    expect(admin.locator("#bell")).to_have_attribute(
+        "data-threads-with-news", str(before + 1), timeout=BELL_DEADLINE_MS
+    )
     assert time.monotonic() - started < BELL_DEADLINE_MS / 1000 + 0.1
     row = admin.locator(f"tr[data-order-id='{order.order_id}']")
     expect(row.locator(".new-note")).to_have_text(f"New message for order {order.order_number}")
@@ -60,7 +62,7 @@ def test_customer_and_admin_talk_then_dispute(
     admin.click("#bell")
     expect(admin.locator("#bell-menu")).to_be_visible()
     expect(admin.locator("#bell-messages")).to_have_attribute("href", "/admin/messages?type=unread")
-    expect(admin.locator("#bell-disputes")).to_have_attribute("href", "/admin/messages?type=disputes")
+    expect(admin.locator("#bell-disputes")).to_have_attribute("href", "/admin/messages?type=unseen_disputes")
     screenshot(admin, "admin-bell.png")
     admin.keyboard.press("Escape")
     expect(admin.locator("#bell-menu")).to_be_hidden()
@@ -73,7 +75,7 @@ def test_customer_and_admin_talk_then_dispute(
     expect(message.locator(".role-chip")).to_have_text("Customer")
     expect(message.locator("time")).not_to_be_empty()
     expect(admin.locator("#messages-tab-badge")).to_be_hidden()
-    expect(admin.locator("#bell")).to_have_attribute("data-unread-messages", str(before))
+    expect(admin.locator("#bell")).to_have_attribute("data-threads-with-news", str(before))
 
     # The admin replies; the customer sees it live and gets an e-mail.
     admin.fill("#reply-body", "Thanks Jane, your parcel ships today.")

@@ -37,10 +37,10 @@ def test_my_messages_show_unread_live(
     customer = sign_in("customer-1")
     badge = customer.locator("#store-unread")
     link = customer.locator("#store-messages-link")
-    expect(link).to_have_attribute("data-unread-messages", re.compile(r"^\d+$"))
-    before = int(link.get_attribute("data-unread-messages") or "0")
+    expect(link).to_have_attribute("data-threads-with-news", re.compile(r"^\d+$"))
+    before = int(link.get_attribute("data-threads-with-news") or "0")
     api_post(system, "admin", f"/v1/orders/{order.order_id}/messages", {"body": "Your order has shipped."})
-    expect(link).to_have_attribute("data-unread-messages", str(before + 1))
+    expect(link).to_have_attribute("data-threads-with-news", str(before + 1))
     expect(badge).to_have_text(str(before + 1))
     item = customer.locator(f".store-thread[data-order-id='{order.order_id}']")
     expect(item).to_have_class("store-thread unread")
@@ -50,7 +50,7 @@ def test_my_messages_show_unread_live(
     customer.wait_for_url(f"**/store/orders/{order.order_id}")
     expect(customer.locator("#thread .message")).to_have_count(1)
     expect(customer.locator("#thread .message .message-author")).to_have_text("Admin Admin")
-    expect(link).to_have_attribute("data-unread-messages", str(before))
+    expect(link).to_have_attribute("data-threads-with-news", str(before))
 
 
 def test_script_payloads_render_as_text(

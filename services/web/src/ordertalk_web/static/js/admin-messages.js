@@ -11,7 +11,7 @@ const main = document.getElementById("main");
 const params = new URLSearchParams(location.search);
 const state = {
   q: params.get("q") || "",
-  type: ["all", "unread", "disputes"].includes(params.get("type")) ? params.get("type") : "all",
+  type: ["all", "unread", "disputes", "unseen_disputes"].includes(params.get("type")) ? params.get("type") : "all",
   page: Math.max(1, Number(params.get("page")) || 1),
   result: null,
   selected: new Set(),
@@ -78,7 +78,8 @@ function filterPanel() {
   const type = h("select", { name: "type", id: "filter-type", "aria-label": "Type" },
     h("option", { value: "all" }, "All messages"),
     h("option", { value: "unread" }, "Unread messages"),
-    h("option", { value: "disputes" }, "Open disputes"));
+    h("option", { value: "disputes" }, "Open disputes"),
+    h("option", { value: "unseen_disputes" }, "Open disputes not seen yet"));
   type.value = state.type;
   const form = h("form", { class: "filter-panel card", id: "filter-form", role: "search" },
     h("label", { class: "field grow" }, h("span", {}, "Keywords"), q),

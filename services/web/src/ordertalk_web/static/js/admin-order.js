@@ -1,8 +1,8 @@
 // Admin order page: details tab and the Messages tab (thread, reply, disputes, read marking).
 import { ApiError, messaging, projections } from "./api.js";
-import { adminShell } from "./admin-shell.js";
+import { adminShell, labelCount } from "./admin-shell.js";
 import { onBell } from "./bell.js";
-import { badge, errorBox, h, replace, setBadge } from "./dom.js";
+import { badge, errorBox, h, replace } from "./dom.js";
 import { formatDateTime, plural } from "./format.js";
 import { disputeBanner, disputeButton, messageList, replyForm } from "./thread-view.js";
 
@@ -12,6 +12,11 @@ const main = document.getElementById("main");
 const state = { order: null, thread: null, tab: location.hash === "#messages" ? "messages" : "details", readBefore: null };
 const tabBadge = badge(0, "badge-danger");
 tabBadge.id = "messages-tab-badge";
+// The tab label (product.md, "Counts"): this thread's unread messages, and a marker while an unseen dispute is open.
+const UNREAD = "Unread messages in this conversation";
+const UNSEEN_DISPUTE = "An open dispute you have not seen";
+const tabDispute = h("span", { class: "badge badge-danger tab-dispute", id: "messages-tab-dispute", title: UNSEEN_DISPUTE,
+  hidden: true }, "!");
 
 async function load() {
   try {
@@ -27,7 +32,7 @@ async function load() {
 
 async function markRead() {
   const thread = state.thread;
-  if (!thread || !thread.unread) return;
+  if (!thread || !(thread.unread || thread.unseen_dispute)) return; // reading also marks the dispute seen
   await messaging.markRead(orderId);
   state.thread = await projections.threadIfAny(orderId);
   render();
@@ -93,10 +98,15 @@ function render() {
   const { order, thread } = state;
   if (!order) return;
   document.title = `Order ${order.order_number} — Admin`;
-  setBadge(tabBadge, thread ? thread.unread : 0);
-  const tab = (name, label, extra) =>
+  const unread = labelCount(tabBadge, thread ? thread.unread : 0, UNREAD);
+  const unseenDispute = Boolean(thread && thread.unseen_dispute);
+  tabDispute.hidden = !unseenDispute;
+  const tabLabel = [`Messages: ${plural(unread, "unread message", "unread messages")}`,
+    unseenDispute ? UNSEEN_DISPUTE.toLowerCase() : null].filter(Boolean).join(", ");
+  const tab = (name, label, ...extra) =>
     h("button", { type: "button", role: "tab", class: state.tab === name ? "tab active" : "tab", id: `tab-${name}`,
-      "aria-selected": String(state.tab === name), onclick: () => selectTab(name) }, label, extra);
+      "aria-label": name === "messages" ? tabLabel : null, "aria-selected": String(state.tab === name),
+      onclick: () => selectTab(name) }, label, ...extra);
   const focused = document.activeElement && document.activeElement.id === "reply-body";
   const draft = document.getElementById("reply-body")?.value || "";
   replace(
@@ -105,7 +115,7 @@ function render() {
     h("div", { class: "page-head" },
       h("h1", {}, `Order ${order.order_number}`),
       h("span", { class: "muted" }, `${order.customer.name} · ${order.customer.email}`)),
-    h("div", { class: "tabs", role: "tablist" }, tab("details", "Details"), tab("messages", "Messages", tabBadge)),
+    h("div", { class: "tabs", role: "tablist" }, tab("details", "Details"), tab("messages", "Messages", tabBadge, tabDispute)),
     state.tab === "messages" ? messagesPanel(order, thread) : detailsPanel(order),
   );
   const box = document.getElementById("reply-body");

@@ -14,7 +14,8 @@ const state = { order: null, thread: null, readBefore: null };
 async function refresh() {
   state.thread = await projections.threadIfAny(orderId);
   render();
-  if (state.thread && state.thread.unread && !document.hidden) {
+  const thread = state.thread;
+  if (thread && (thread.unread || thread.unseen_dispute) && !document.hidden) { // reading marks the dispute seen
     await messaging.markRead(orderId);
     state.thread = await projections.threadIfAny(orderId);
     render();

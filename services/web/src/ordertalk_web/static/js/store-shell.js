@@ -4,6 +4,9 @@ import { watchBell } from "./bell.js";
 import { badge, h, replace, setBadge } from "./dom.js";
 import { requireRole, signOut } from "./session.js";
 
+// What the header badge counts (product.md, "Counts").
+const NEWS = "Conversations with news for you: unread messages or a dispute the shop opened";
+
 export function storeShell() {
   const session = requireRole("customer");
   const unread = badge(0, "badge-bell");
@@ -15,14 +18,18 @@ export function storeShell() {
       "nav",
       { class: "store-nav" },
       h("span", { class: "muted" }, "My account:"),
-      h("a", { href: "/store/messages", class: "nav-link", id: "store-messages-link" }, "Messages", unread),
+      h("a", { href: "/store/messages", class: "nav-link", id: "store-messages-link" }, "Messages", " ", unread),
       h("span", { class: "user-name", id: "user-name" }, session.user.name),
       h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out"),
     ),
   );
+  const link = () => document.getElementById("store-messages-link");
   watchBell((counts) => {
-    setBadge(unread, counts.unread_messages);
-    document.getElementById("store-messages-link").dataset.unreadMessages = String(counts.unread_messages || 0);
+    const news = Number(counts.threads_with_news) || 0;
+    setBadge(unread, news);
+    unread.title = `${NEWS}: ${news}`;
+    link().setAttribute("aria-label", `Messages: ${news} ${news === 1 ? "conversation" : "conversations"} with news for you`);
+    link().dataset.threadsWithNews = String(news);
   });
   return session;
 }
