@@ -153,6 +153,9 @@ def test_bell_menu_sidebar_tab_and_storefront_agree_live(
 
         def agrees(service: str = service) -> bool:
             headers = {"Authorization": f"Bearer {system.token('admin')}"}
-            return httpx.get(f"{system.stack.url(service)}/v1/bell", headers=headers, timeout=10).json() == shown
+            answer: dict[str, int] = httpx.get(
+                f"{system.stack.url(service)}/v1/bell", headers=headers, timeout=10
+            ).json()
+            return answer == shown
 
         wait_for(agrees, 10, f"the {service} bell to show {shown}")
