@@ -4,6 +4,7 @@ import { adminShell } from "./admin-shell.js";
 import { reloadOnBell } from "./bell.js";
 import { errorBox, h, replace } from "./dom.js";
 import { formatDateTime } from "./format.js";
+import { disputeLine, hasNews, rowNews, rowTime, shownMessage } from "./thread-rows.js";
 
 adminShell("messages");
 const PER_PAGE = 25;
@@ -107,6 +108,16 @@ function bulkBar() {
     h("span", { class: "muted", id: "selected-count" }));
 }
 
+// "New message for order #00011" / "New dispute on order #00011" / both; nothing when nothing is new.
+function newNote(item, news) {
+  const count = news.unread_messages > 1 ? ` (${news.unread_messages})` : "";
+  let text = null;
+  if (news.message && news.dispute) text = `New message and dispute for order ${item.order_number}${count}`;
+  else if (news.message) text = `New message for order ${item.order_number}${count}`;
+  else if (news.dispute) text = `New dispute on order ${item.order_number}`;
+  return text ? h("div", { class: "new-note" }, text) : null;
+}
+
 function row(item) {
   const checked = state.selected.has(item.order_id);
   const box = h("input", { type: "checkbox", class: "row-check", checked, "aria-label": `Select order ${item.order_number}` });
@@ -115,17 +126,16 @@ function row(item) {
     else state.selected.delete(item.order_id);
     showSelectedCount();
   });
-  const last = item.last_message;
-  const tr = h("tr", { class: item.unread ? "thread-row unread" : "thread-row", dataset: { orderId: item.order_id } },
+  const shown = shownMessage(item);
+  const tr = h("tr", { class: hasNews(item) ? "thread-row unread" : "thread-row", dataset: { orderId: item.order_id } },
     h("td", { class: "col-check" }, box),
     h("td", { class: "col-link" }, h("a", { href: orderUrl(item), class: "order-link" }, item.order_number),
       h("div", { class: "muted small" }, item.customer ? item.customer.name : "")),
     h("td", { class: "col-message" },
-      item.unread ? h("div", { class: "new-note" }, `New message for order ${item.order_number}`,
-        item.unread > 1 ? ` (${item.unread})` : "") : null,
-      last ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${last.author.display_name}: `), last.excerpt)
-        : h("div", { class: "muted" }, "No messages yet")),
-    h("td", { class: "col-date" }, h("div", {}, formatDateTime(last ? last.posted_at : item.last_activity_at)),
+      newNote(item, rowNews(item)),
+      shown ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${shown.author.display_name}: `), shown.excerpt) : null,
+      disputeLine(item)),
+    h("td", { class: "col-date" }, h("div", {}, formatDateTime(rowTime(item))),
       item.dispute && !item.dispute.closed_at ? h("div", { class: "dispute-flag" }, "Dispute") : null));
   tr.addEventListener("click", (event) => {
     if (event.target.closest("input, a, label")) return;

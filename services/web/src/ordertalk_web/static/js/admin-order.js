@@ -68,6 +68,7 @@ function detailsPanel(order) {
 function messagesPanel(order, thread) {
   if (state.readBefore === null) state.readBefore = thread && thread.read_positions ? thread.read_positions.admin || 0 : 0;
   const hasMessages = thread && (thread.messages || []).length > 0;
+  const hasDisputes = thread && (thread.disputes || []).length > 0;
   const actions = {
     open: async (reason) => {
       await messaging.openDispute(orderId, reason);
@@ -83,10 +84,9 @@ function messagesPanel(order, thread) {
     { class: "card", id: "messages-panel" },
     h("div", { class: "panel-toolbar" }, h("h2", {}, "Messages"), disputeButton(thread, order.order_number, actions)),
     disputeBanner(thread && thread.dispute, false),
-    hasMessages
-      ? messageList(thread, "admin", state.readBefore)
-      : h("p", { class: "empty", id: "no-messages" },
-          `There are no messages for this order yet. You can contact the customer, ${order.customer.name}, here:`),
+    hasMessages || hasDisputes ? messageList(thread, "admin", state.readBefore) : null,
+    hasMessages ? null : h("p", { class: "empty", id: "no-messages" },
+      `There are no messages for this order yet. You can contact the customer, ${order.customer.name}, here:`),
     replyForm(async (body) => {
       await messaging.post(orderId, body);
       await refresh();
@@ -121,6 +121,7 @@ function render() {
   const box = document.getElementById("reply-body");
   if (box) {
     box.value = draft;
+    box.dispatchEvent(new Event("input")); // the character counter follows the restored draft
     if (focused) box.focus();
   }
 }

@@ -44,3 +44,19 @@ export function roleLabel(role) {
 export function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+// How long between two moments, in words: "less than a minute", "5 minutes", "2 hours 5 minutes", "3 days 4 hours".
+export function duration(fromIso, toIso) {
+  const minutes = Math.max(0, Math.floor((new Date(toIso || Date.now()).getTime() - new Date(fromIso).getTime()) / 60000));
+  if (minutes < 1) return "less than a minute";
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const rest = minutes % 60;
+  const parts = days ? [[days, "day", "days"], [hours, "hour", "hours"]] : [[hours, "hour", "hours"], [rest, "minute", "minutes"]];
+  return parts.filter(([n]) => n > 0).map(([n, one, many]) => plural(n, one, many)).join(" ");
+}
+
+// A count in the viewer's locale ("6,000").
+export function formatCount(n) {
+  return Number(n).toLocaleString();
+}

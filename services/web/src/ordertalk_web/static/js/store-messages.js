@@ -4,6 +4,7 @@ import { errorBox, h, replace } from "./dom.js";
 import { formatDateTime, plural } from "./format.js";
 import { reloadOnBell } from "./bell.js";
 import { storeShell } from "./store-shell.js";
+import { disputeLine, hasNews, rowNews, rowTime, shownMessage } from "./thread-rows.js";
 
 storeShell();
 const main = document.getElementById("main");
@@ -12,16 +13,20 @@ const threadsBox = h("section", { class: "card", id: "results" });
 const ordersBox = h("section", { class: "card", id: "my-orders", hidden: true });
 replace(main, h("div", { class: "page-head" }, h("h1", {}, "My messages")), threadsBox, ordersBox);
 
+// One conversation: what is new for the customer (messages by the store, a dispute the store opened) first.
 function threadItem(row) {
-  const last = row.last_message;
+  const shown = shownMessage(row);
+  const unread = rowNews(row).unread_messages;
   const open = row.dispute && !row.dispute.closed_at;
-  const item = h("li", { class: row.unread ? "store-thread unread" : "store-thread", dataset: { orderId: row.order_id } },
+  const when = rowTime(row);
+  const item = h("li", { class: hasNews(row) ? "store-thread unread" : "store-thread", dataset: { orderId: row.order_id } },
     h("div", { class: "store-thread-head" },
       h("a", { href: orderUrl(row.order_id), class: "order-link" }, `Order ${row.order_number}`),
-      row.unread ? h("span", { class: "new-chip" }, plural(row.unread, "new message", "new messages")) : null,
+      unread ? h("span", { class: "new-chip" }, plural(unread, "new message", "new messages")) : null,
       open ? h("span", { class: "dispute-flag" }, "Dispute in progress") : null,
-      h("time", { class: "muted small", datetime: last ? last.posted_at : "" }, formatDateTime(last ? last.posted_at : row.last_activity_at))),
-    last ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${last.author.display_name}: `), last.excerpt) : null);
+      h("time", { class: "muted small", datetime: when || null }, formatDateTime(when))),
+    shown ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${shown.author.display_name}: `), shown.excerpt) : null,
+    disputeLine(row));
   item.addEventListener("click", (event) => {
     if (!event.target.closest("a")) location.assign(orderUrl(row.order_id));
   });

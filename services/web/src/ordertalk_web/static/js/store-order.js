@@ -27,6 +27,7 @@ function render() {
   if (state.readBefore === null) state.readBefore = thread && thread.read_positions ? thread.read_positions.customer || 0 : 0;
   document.title = `Order ${order.order_number}`;
   const hasMessages = thread && (thread.messages || []).length > 0;
+  const hasDisputes = thread && (thread.disputes || []).length > 0;
   const draft = document.getElementById("reply-body")?.value || "";
   const actions = {
     open: async (reason) => {
@@ -43,16 +44,19 @@ function render() {
     h("div", { class: "page-head" }, h("h1", {}, `Order ${order.order_number}`),
       h("span", { class: "muted" }, order.placed_at ? `Placed ${formatDateTime(order.placed_at)}` : "")),
     h("section", { class: "card", id: "messages-panel" },
-      h("div", { class: "panel-toolbar" }, h("h2", {}, "Contact seller"), disputeButton(thread, order.order_number, actions)),
+      h("div", { class: "panel-toolbar" }, h("h2", {}, "Contact seller"), disputeButton(thread, order.order_number, actions, "customer")),
       disputeBanner(thread && thread.dispute, true),
-      hasMessages ? messageList(thread, "customer", state.readBefore)
-        : h("p", { class: "empty", id: "no-messages" }, "Questions about this order? Write to the seller below."),
+      hasMessages || hasDisputes ? messageList(thread, "customer", state.readBefore) : null,
+      hasMessages ? null : h("p", { class: "empty", id: "no-messages" }, "Questions about this order? Write to the seller below."),
       replyForm(async (body) => {
         await messaging.post(orderId, body);
         await refresh();
       }, "Send")));
   const box = document.getElementById("reply-body");
-  if (box) box.value = draft;
+  if (box) {
+    box.value = draft;
+    box.dispatchEvent(new Event("input")); // the character counter follows the restored draft
+  }
 }
 
 async function load() {

@@ -1,13 +1,62 @@
 // Pieces of a conversation view shared by the admin order page and the customer's order page.
 import { ApiError } from "./api.js";
-import { age, disputeNote, formatDateTime, roleLabel } from "./format.js";
+import { age, disputeNote, duration, formatCount, formatDateTime, roleLabel } from "./format.js";
 import { errorBox, h, messageBody, replace } from "./dom.js";
+
+// The messaging API's limits, counted as it counts them: characters (code points) after trimming.
+export const MAX_MESSAGE_CHARS = 5000;
+export const MAX_REASON_CHARS = 1000;
+const COUNTER_FROM = 0.9; // the character counter shows from 90 % of the limit
 
 const partyOf = (actor) => (actor.role === "vendor" ? `vendor:${actor.id}` : actor.role);
 
-// The messages oldest first; `readBefore` is the viewer's read position before this visit ("New" marks).
+// "by Jane Doe (Customer)"
+function byWhom(actor) {
+  if (!actor) return null;
+  return h("span", { class: "dispute-who" }, "by ", h("span", { class: "dispute-actor" }, actor.display_name), " ",
+    h("span", { class: "role-chip" }, roleLabel(actor.role)));
+}
+
+// The timeline entries of one dispute: where it was opened and, once closed, where it was closed (B5).
+function disputeEntries(dispute) {
+  const no = dispute.dispute_no;
+  const open = !dispute.closed_at;
+  const reason = () => h("div", { class: "dispute-reason" }, h("span", { class: "muted" }, "Reason: "),
+    h("span", { dir: "auto" }, dispute.reason));
+  const opened = h(
+    "li",
+    { class: `timeline-dispute dispute-opened${open ? " dispute-open" : ""}`, id: `dispute-${no}-opened`, dataset: { disputeNo: no } },
+    h("div", { class: "message-meta" },
+      h("strong", { class: "dispute-event" }, "Dispute opened"), byWhom(dispute.opened_by),
+      h("time", { datetime: dispute.opened_at, class: "message-time" }, formatDateTime(dispute.opened_at))),
+    reason(),
+    h("div", { class: "dispute-duration" }, open ? `Open for ${duration(dispute.opened_at)}`
+      : `Closed after ${duration(dispute.opened_at, dispute.closed_at)}`),
+  );
+  const entries = [{ at: dispute.opened_at, node: opened }];
+  if (!open) {
+    entries.push({
+      at: dispute.closed_at,
+      node: h(
+        "li",
+        { class: "timeline-dispute dispute-closed", id: `dispute-${no}-closed`, dataset: { disputeNo: no } },
+        h("div", { class: "message-meta" },
+          h("strong", { class: "dispute-event" }, "Dispute closed"), byWhom(dispute.closed_by),
+          h("time", { datetime: dispute.closed_at, class: "message-time" }, formatDateTime(dispute.closed_at))),
+        reason(),
+        h("div", { class: "dispute-duration" },
+          `It was open for ${duration(dispute.opened_at, dispute.closed_at)}, since ${formatDateTime(dispute.opened_at)}`),
+      ),
+    });
+  }
+  return entries;
+}
+
+// The thread oldest first: the messages and every dispute, opened and closed, in its place (B5).
+// `readBefore` is the viewer's read position before this visit ("New" marks).
 export function messageList(thread, viewerParty, readBefore) {
   const messages = thread ? thread.messages || [] : [];
+  const disputes = thread ? thread.disputes || [] : [];
   const other = viewerParty === "admin" ? "customer" : "admin";
   const readByOther = thread && thread.read_positions ? thread.read_positions[other] || 0 : 0;
   const ownRead = messages.filter((m) => partyOf(m.author) === viewerParty && m.seq <= readByOther);
@@ -15,7 +64,7 @@ export function messageList(thread, viewerParty, readBefore) {
   const items = messages.map((message) => {
     const mine = partyOf(message.author) === viewerParty;
     const isNew = !mine && message.seq > readBefore;
-    return h(
+    const node = h(
       "li",
       { class: `message ${mine ? "message-own" : "message-other"} role-${message.author.role}`, dataset: { seq: message.seq } },
       h(
@@ -29,8 +78,12 @@ export function messageList(thread, viewerParty, readBefore) {
       messageBody(message.body),
       message.seq === lastSeen ? h("div", { class: "read-receipt" }, `Seen by ${other === "admin" ? "the store" : "the customer"}`) : null,
     );
+    return { at: message.posted_at, node };
   });
-  return h("ol", { class: "thread", id: "thread" }, items);
+  const entries = [...items, ...disputes.flatMap(disputeEntries)];
+  // A stable sort by time: messages keep their order, a dispute stands where it happened.
+  entries.sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime());
+  return h("ol", { class: "thread", id: "thread" }, entries.map((entry) => entry.node));
 }
 
 // The red note at the top of the thread while a dispute is open (nothing otherwise).
@@ -45,29 +98,80 @@ export function disputeBanner(dispute, customerView) {
   );
 }
 
-// "Write your message here" + Submit; onSubmit(text) returns a promise.
+// A textarea for text with a length limit: nothing is cut (no maxlength), a counter shows near the limit,
+// and problem() says why the text cannot be sent (empty, only spaces, too long) — null when it can.
+function limitedText({ limit, noun, ...attrs }) {
+  const counterId = `${attrs.id}-counter`;
+  const textarea = h("textarea", { ...attrs, "aria-required": "true", "aria-describedby": counterId });
+  const counter = h("div", { class: "char-counter", id: counterId, "aria-live": "polite", hidden: true });
+  const length = () => [...textarea.value.replace(/\r\n/g, "\n").trim()].length;
+  const problem = () => {
+    const n = length();
+    if (n === 0) return `Write a ${noun} first: it cannot be empty or only spaces.`;
+    if (n > limit) {
+      return `The ${noun} is ${formatCount(n)} characters long; at most ${formatCount(limit)} are allowed. `
+        + `Shorten it by ${formatCount(n - limit)}.`;
+    }
+    return null;
+  };
+  const update = () => {
+    const n = length();
+    const over = n - limit;
+    counter.hidden = n < limit * COUNTER_FROM;
+    counter.classList.toggle("char-counter-over", over > 0);
+    counter.textContent = `${formatCount(n)} / ${formatCount(limit)} characters`
+      + (over > 0 ? `: ${formatCount(over)} too many` : "");
+    if (!problem()) textarea.removeAttribute("aria-invalid");
+  };
+  textarea.addEventListener("input", update);
+  return { textarea, counter, problem, update };
+}
+
+// Shows why a text cannot be sent; answers whether it can.
+function checkText(field, status) {
+  const problem = field.problem();
+  if (!problem) return true;
+  field.textarea.setAttribute("aria-invalid", "true");
+  replace(status, h("div", { class: "alert alert-error", role: "alert", id: `${field.textarea.id}-problem` }, problem));
+  field.textarea.focus();
+  return false;
+}
+
+// "Write your message here" + Submit; onSubmit(text) returns a promise. A text that cannot be sent says
+// why; a refused post shows the API's reason (problem+json `detail`).
 export function replyForm(onSubmit, label = "Submit") {
-  const text = h("textarea", {
-    name: "body", id: "reply-body", rows: 4, maxlength: 5000, required: true,
+  const field = limitedText({
+    name: "body", id: "reply-body", rows: 4, limit: MAX_MESSAGE_CHARS, noun: "message",
     placeholder: "Write your message here", "aria-label": "Write your message here",
   });
-  const status = h("div", { class: "form-status" });
+  const text = field.textarea;
+  const status = h("div", { class: "form-status", id: "reply-status" });
   const button = h("button", { type: "submit", class: "button button-primary", id: "reply-submit" }, label);
-  const form = h("form", { class: "reply-form", id: "reply-form" }, text, h("div", { class: "form-row" }, button, status));
+  const form = h("form", { class: "reply-form", id: "reply-form", novalidate: true }, text, field.counter,
+    h("div", { class: "form-row" }, button, status));
+  text.addEventListener("input", () => {
+    if (status.querySelector("#reply-body-problem") && !field.problem()) replace(status);
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const body = text.value.trim();
-    if (!body) return;
-    button.disabled = true;
     replace(status);
+    if (!checkText(field, status)) return;
+    const body = text.value.trim();
+    button.disabled = true;
     try {
       await onSubmit(body);
       // The page may have re-rendered (keeping the draft) while the write landed: clear what is on screen now.
       const current = document.getElementById("reply-body");
-      if (current && current !== text && current.value.trim() === body) current.value = "";
+      if (current && current !== text && current.value.trim() === body) {
+        current.value = "";
+        current.dispatchEvent(new Event("input"));
+      }
       text.value = "";
+      field.update();
     } catch (error) {
-      replace(status, errorBox(error));
+      // Still on screen after a re-render? Show the reason where the reader is.
+      const shown = document.getElementById("reply-status") || status;
+      replace(shown, errorBox(error));
     } finally {
       button.disabled = false;
     }
@@ -102,21 +206,26 @@ async function runDialogAction(shell, action) {
 
 // The popup asking for the reason of a new dispute; onOpen(reason) returns a promise.
 export function openDisputeDialog(onOpen) {
-  const reason = h("textarea", { name: "reason", id: "dispute-reason", rows: 4, maxlength: 1000, required: true });
-  const content = h("label", { class: "field" }, h("span", {}, "Reason for opening the dispute"), reason);
+  const field = limitedText({ name: "reason", id: "dispute-reason", rows: 4, limit: MAX_REASON_CHARS, noun: "reason" });
+  const reason = field.textarea;
+  const content = [h("label", { class: "field" }, h("span", {}, "Reason for opening the dispute"), reason), field.counter];
   const shell = dialogShell("open-dispute-dialog", "Open dispute", content, "Open dispute", true);
+  shell.form.noValidate = true;
   shell.form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const text = reason.value.trim();
-    if (text) runDialogAction(shell, () => onOpen(text));
+    replace(shell.status);
+    if (checkText(field, shell.status)) runDialogAction(shell, () => onOpen(reason.value.trim()));
   });
   shell.dialog.showModal();
   reason.focus();
 }
 
-// The confirmation step before closing a dispute; onClose() returns a promise.
-export function closeDisputeDialog(orderNumber, onClose) {
-  const content = h("p", {}, `Close the dispute on order ${orderNumber}? The customer will be notified.`);
+// The confirmation step before closing a dispute, worded for who closes it; onClose() returns a promise.
+export function closeDisputeDialog(orderNumber, onClose, viewerParty = "admin") {
+  const outcome = viewerParty === "customer"
+    ? "The store will be notified. If the problem comes back, you can open a new dispute."
+    : "The customer will be notified.";
+  const content = h("p", { id: "close-dispute-text" }, `Close the dispute on order ${orderNumber}? ${outcome}`);
   const shell = dialogShell("close-dispute-dialog", "Close dispute", content, "Close dispute", false);
   shell.form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -125,11 +234,12 @@ export function closeDisputeDialog(orderNumber, onClose) {
   shell.dialog.showModal();
 }
 
-// Dispute actions for the toolbar: "Open dispute" or "Close dispute".
-export function disputeButton(thread, orderNumber, { open, close }) {
+// Dispute actions for the toolbar: "Open dispute" or "Close dispute" (the viewer's party words the confirmation).
+export function disputeButton(thread, orderNumber, { open, close }, viewerParty = "admin") {
   const dispute = thread && thread.dispute && !thread.dispute.closed_at ? thread.dispute : null;
   if (dispute) {
-    return h("button", { type: "button", class: "button", id: "close-dispute", onclick: () => closeDisputeDialog(orderNumber, close) }, "Close dispute");
+    return h("button", { type: "button", class: "button", id: "close-dispute",
+      onclick: () => closeDisputeDialog(orderNumber, close, viewerParty) }, "Close dispute");
   }
   return h("button", { type: "button", class: "button button-danger-outline", id: "open-dispute", onclick: () => openDisputeDialog(open) }, "Open dispute");
 }
