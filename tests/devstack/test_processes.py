@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tests.support.polling import wait_for
 
-from ordertalk_devstack.processes import ManagedProcess, process_table, python_argv
+from ordertalk_devstack.processes import ManagedProcess, python_argv
 from ordertalk_devstack.stack import Stack, StackPorts
 
 # A child that ignores SIGTERM and starts a grandchild (in its process group) that ignores it too.
@@ -43,9 +43,12 @@ time.sleep(600)
 
 
 def identity(pid: int) -> tuple[int, int] | None:
-    """(pid, start time) of a live process, None once it ended (a zombie counts as ended)."""
-    stat = process_table().get(pid)
-    return None if stat is None or stat.state in "ZX" else (pid, stat.started)
+    """(pid, start time) of a live process from /proc, None once it ended (a zombie counts as ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in "ZX" else (pid, int(fields[19]))  # pids are reused: the start time tells
 
 
 def survivors(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:

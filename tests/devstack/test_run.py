@@ -17,7 +17,7 @@ from tests.support.polling import wait_for
 
 from ordertalk_devstack.free_ports import free_port
 from ordertalk_devstack.ports import WHAT, variable
-from ordertalk_devstack.processes import descendants, process_table, python_argv
+from ordertalk_devstack.processes import descendants, python_argv
 
 pytestmark = pytest.mark.e2e
 
@@ -32,17 +32,21 @@ class Devstack:
 
     def children(self) -> set[tuple[int, int]]:
         """(pid, start time) of every process it started, and theirs."""
-        return {(stat.pid, stat.started) for stat in descendants(self.popen.pid)}
+        return {found for stat in descendants(self.popen.pid) if (found := identity(stat.pid))}
+
+
+def identity(pid: int) -> tuple[int, int] | None:
+    """(pid, start time) of a live process from /proc, None once it ended (a zombie counts as ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in "ZX" else (pid, int(fields[19]))  # pids are reused: the start time tells
 
 
 def survivors(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which of these processes (pid, start time) still run (a zombie counts as ended)."""
-    table = process_table()
-    return {
-        (pid, started)
-        for pid, started in processes
-        if (stat := table.get(pid)) and stat.started == started and stat.state not in "ZX"
-    }
+    """Which of these processes (pid, start time) still run."""
+    return {proc for proc in processes if identity(proc[0]) == proc}
 
 
 @pytest.fixture
@@ -65,7 +69,7 @@ def devstack(tmp_path: Path) -> Iterator[Devstack]:
     started: set[tuple[int, int]] = set()
     try:
         up = b"Ctrl-C stops everything"
-        wait_for(lambda: popen.poll() is not None or up in output.read_bytes(), 120, "the stack to start")
+        wait_for(lambda: popen.poll() is not None or up in output.read_bytes(), 180, "the stack to start")
         assert popen.poll() is None, output.read_text()
         started = stack.children()
         yield stack

@@ -30,7 +30,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with pytest.MonkeyPatch.context() as patch:
         for name in ("KAFKA_BOOTSTRAP_SERVERS", "MONGO_URL", "SMTP_HOST"):
             patch.delenv(name, raising=False)
-        patch.setenv("CORS_ORIGINS", f"http://127.0.0.1:{ports.web}")
         with running_stack(var, ports) as running:
             yield running
 

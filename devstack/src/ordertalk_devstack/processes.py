@@ -11,6 +11,7 @@ process (``_Spawner``).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import functools
@@ -151,9 +152,19 @@ class _Guardian:
             self._pipe = None
         else:
             self._pipe = write
+            atexit.register(self.close)
         finally:
             os.close(read)
             self._owner = os.getpid()
+
+    def close(self) -> None:
+        """At a normal exit: end the guardian (it kills what is still watched) and wait for it to go."""
+        if self._owner != os.getpid() or self._pipe is None or self._popen is None:
+            return
+        os.close(self._pipe)
+        self._pipe = None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(2)
 
 
 _guardian = _Guardian()
@@ -279,8 +290,8 @@ class ManagedProcess:
 
 def stop_all(
     phases: Sequence[Sequence[ManagedProcess]],
-    seconds: float = 4.5,
-    phase_seconds: float = 2.5,
+    seconds: float = 4.0,
+    phase_seconds: float = 2.0,
     hurry: Callable[[], bool] = lambda: False,
 ) -> None:
     """Stop ``phases`` in order, each one's processes in parallel, all of it within ``seconds``.
