@@ -1,4 +1,12 @@
-"""Idempotency keys: a retry with the same key answers the first answer; another request with it is refused."""
+"""Idempotency keys: a retry with the same key answers the first answer; another request with it is refused.
+
+Which answers a key keeps (as Stripe does, every answer of a request that started executing): a
+success, and a refusal by the thread's rules once the command was decided on its thread — 409 (a
+dispute already open, or none open) and 422 (text the rules refuse). A retry with the key after the
+thread changed still gets that first answer. Not kept, so a retry with the key executes: answers
+given before the command was decided (401, 413, 429, a refused key, 409 while the first request with
+the key is in flight, request validation), 404 (the order may be registered later) and 503 (busy).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid5
 
+from ordertalk_messaging.domain.errors import DisputeConflict, InvalidText
 from ordertalk_messaging.storage.ports import IdempotencyStore, KeyUse, Mismatch, Replay
 from ordertalk_messaging.writer import Change, Decide, WriteOutcome
 
@@ -50,6 +59,18 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     """A digest of the request, so the same key with another request can be told apart."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def kept_refusal(error: Exception) -> Answer | None:
+    """The problem answer a key keeps for a command its thread refused (None: not kept, a retry executes)."""
+    if isinstance(error, DisputeConflict):
+        status, title = 409, "Conflict"
+    elif isinstance(error, InvalidText):
+        status, title = 422, "Invalid request"
+    else:
+        return None
+    problem = {"type": "about:blank", "title": title, "status": status, "detail": error.detail}
+    return Answer(status, json.dumps(problem, ensure_ascii=False, separators=(",", ":")))
 
 
 def message_id_for(scope: str, key: str) -> UUID:
@@ -222,6 +243,12 @@ class KeyedChange(AnsweredChange[T]):
     def rolled_back(self) -> None:
         """The kept answer is gone with the events."""
         self.guard.rolled_back()
+
+    def refused(self, error: Exception) -> None:
+        """Keep the refusal as the key's answer when it is one a key keeps (``kept_refusal``)."""
+        answer = kept_refusal(error)
+        if answer is not None:
+            self.guard.finish(answer)
 
     def result(self, outcome: WriteOutcome[T]) -> Answer:
         """The kept answer (or the rendered one, kept now in a commit of its own)."""

@@ -71,7 +71,8 @@ class Change(Generic[T, R]):
     ``decide`` on the thread, ``in_transaction`` (through the class's ``in_transaction_all``) inside
     the commit that stores the events,
     ``rolled_back`` if that commit failed (the change may be decided again), ``result`` with the
-    outcome after the commit, and ``end`` once when the change is answered, whatever the answer.
+    outcome after the commit (or ``refused`` with the error, if deciding it failed), and ``end`` once
+    when the change is answered, whatever the answer.
     """
 
     def __init__(self, order_id: str, caller: Caller, decide: Decide[T]) -> None:
@@ -100,6 +101,9 @@ class Change(Generic[T, R]):
 
     def rolled_back(self) -> None:
         """The transaction that held ``in_transaction``'s writes was rolled back."""
+
+    def refused(self, error: Exception) -> None:
+        """Deciding the change failed with ``error`` (a domain rule, or the thread could not be loaded)."""
 
     def result(self, outcome: WriteOutcome[T]) -> R:
         """The answer, after the commit."""
@@ -325,7 +329,7 @@ class Writer:
                 first = len(thread.pending_events)
                 value = change.decide(thread)
             except Exception as exc:  # a refused command (or a failed load) answers only itself
-                self._fail(change, exc)
+                self._refuse(change, exc)
                 continue
             staged.append(_Staged(change, thread, first, len(thread.pending_events) - first, thread.version, value))
         touched = [t for t in threads.values() if t.pending_events]
@@ -419,6 +423,14 @@ class Writer:
     def _answer(self, change: Change[Any, R], answer: R) -> None:
         self._end(change)
         change.future.set_result(answer)
+
+    def _refuse(self, change: Change[Any, Any], exc: Exception) -> None:
+        """Answer ``exc`` to a change that was refused while being decided, after telling it (``refused``)."""
+        try:
+            change.refused(exc)
+        except Exception:
+            log.exception("recording a refused change failed")
+        self._fail(change, exc)
 
     def _fail(self, change: Change[Any, Any], exc: BaseException) -> None:
         self._end(change)

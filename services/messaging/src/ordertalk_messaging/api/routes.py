@@ -121,7 +121,8 @@ def _guard(request: Request, principal: Principal, key: str, payload: Any) -> Ke
 
 def _response(answer: Answer) -> Response:
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(answer.body, status_code=answer.status, media_type="application/json", headers=headers)
+    media_type = "application/problem+json" if answer.status >= 400 else "application/json"  # a kept refusal
+    return Response(answer.body, status_code=answer.status, media_type=media_type, headers=headers)
 
 
 def _dispute_result(out: WriteOutcome[int]) -> BaseModel:
