@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import random
+import re
 import sys
 import threading
 from collections.abc import Iterable, Sequence
@@ -43,8 +44,30 @@ def correlation_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
     return next((given[h] for h in CORRELATION_HEADERS if h in given), None) or new_correlation_id()
 
 
+CREDENTIAL_PARAMS = ("access_token", "id_token", "refresh_token", "token", "ticket", "api_key", "password", "secret")
+_CREDENTIAL_PARAM = re.compile(r"(?i)((?:^|[?&\s])(?:" + "|".join(CREDENTIAL_PARAMS) + r")=)[^&\s\"']+")
+_JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
+_BEARER = re.compile(r"(?i)(bearer\s+)[\w.~+/-]+=*")
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` without credentials: query parameters that carry them, bearer tokens and anything shaped like a JWT."""
+    if "=" in text:
+        text = _CREDENTIAL_PARAM.sub(r"\1" + REDACTED, text)
+    if "eyJ" in text:
+        text = _JWT.sub(REDACTED, text)
+    if "earer" in text:
+        text = _BEARER.sub(r"\1" + REDACTED, text)
+    return text
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, service, process id, logger, message, correlation id, extras."""
+    """One JSON object per line: time, level, service, process id, logger, message, correlation id, extras.
+
+    The message and any traceback go through ``redact``: no log line carries a token (uvicorn's access
+    log, for one, writes every query string, and the notifier's stream takes a token in its query).
+    """
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -58,7 +81,7 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "pid": record.process,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()),
         }
         cid = getattr(record, "correlation_id", None) or correlation_id.get()
         if cid:
@@ -68,7 +91,7 @@ class JsonFormatter(logging.Formatter):
             if value is not None:
                 entry[key] = value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
