@@ -63,7 +63,6 @@ def test_customer_and_admin_talk_then_dispute(
     expect(admin.locator("#bell-menu")).to_be_visible()
     expect(admin.locator("#bell-messages")).to_have_attribute("href", "/admin/messages?type=unread")
     expect(admin.locator("#bell-disputes")).to_have_attribute("href", "/admin/messages?type=unseen_disputes")
-    screenshot(admin, "admin-bell.png")
     admin.keyboard.press("Escape")
     expect(admin.locator("#bell-menu")).to_be_hidden()
 

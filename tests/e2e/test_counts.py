@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from tests.e2e.stack_support import DemoOrder, System, api_post
+from tests.e2e.stack_support import DemoOrder, System, api_post, screenshot
 from tests.support.polling import wait_for
 
 from ordertalk_runtime.auth import Principal
@@ -119,11 +119,16 @@ def test_bell_menu_sidebar_tab_and_storefront_agree_live(
     expect(admin.locator("#tab-messages")).to_have_attribute(
         "aria-label", "Messages: 0 unread messages, an open dispute you have not seen"
     )
+    expect(admin.locator("#details-panel")).to_contain_text("1 message")  # the details follow the thread too
     # The staff's own dispute raises nobody's count but Ada's; a staff reply raises hers too.
     api_post(system, "admin", f"/v1/orders/{own.order_id}/dispute", {"reason": "Address to confirm."})
     api_post(system, "admin", f"/v1/orders/{answered.order_id}/messages", {"body": "Your parcel has shipped."})
     expect_store_badge(ada, 2)
     expect_admin_figures(admin, news + 2, messages + 1, disputes + 1)
+    admin.click("#bell")
+    expect(admin.locator("#bell-menu")).to_be_visible()
+    screenshot(admin, "admin-bell.png")  # the menu's figures above the tab's dispute marker
+    admin.keyboard.press("Escape")
 
     # Each menu line opens the list filtered exactly as the figure counts.
     assert listed_total(admin, "#bell-messages") == messages + 1

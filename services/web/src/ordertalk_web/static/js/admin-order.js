@@ -51,7 +51,8 @@ function selectTab(tab) {
   if (tab === "messages") markRead().catch(() => {});
 }
 
-function detailsPanel(order) {
+function detailsPanel(order, thread) {
+  const messages = thread ? thread.message_count : order.message_count; // the thread follows the bell, the order not
   const row = (label, value) => [h("dt", {}, label), h("dd", {}, value)];
   return h(
     "section",
@@ -61,7 +62,7 @@ function detailsPanel(order) {
       row("Customer", order.customer.name),
       row("E-mail", order.customer.email),
       row("Placed", formatDateTime(order.placed_at) || "—"),
-      row("Messages", plural(order.message_count || 0, "message", "messages"))),
+      row("Messages", plural(messages || 0, "message", "messages"))),
   );
 }
 
@@ -116,7 +117,7 @@ function render() {
       h("h1", {}, `Order ${order.order_number}`),
       h("span", { class: "muted" }, `${order.customer.name} · ${order.customer.email}`)),
     h("div", { class: "tabs", role: "tablist" }, tab("details", "Details"), tab("messages", "Messages", tabBadge, tabDispute)),
-    state.tab === "messages" ? messagesPanel(order, thread) : detailsPanel(order),
+    state.tab === "messages" ? messagesPanel(order, thread) : detailsPanel(order, thread),
   );
   const box = document.getElementById("reply-body");
   if (box) {
