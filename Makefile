@@ -7,7 +7,7 @@ PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard contracts/pyproject.toml li
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup node-tools run test test-unit lint format schemas browser bench-write bench-read bench-notify up down clean
+.PHONY: setup node-tools run test test-unit test-fidelity lint format schemas browser bench-write bench-read bench-notify up down clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,11 @@ test: setup browser node-tools
 
 test-unit: setup
 	$(BIN)/python -m pytest -m "not e2e and not browser" tests/contracts $(wildcard tests/*/unit) $(PYTEST_ARGS)
+
+# The MongoDB-backed suites (projections, notifier) once more on a second MongoDB-wire server, SecantusDB (MongoDB's
+# WiredTiger engine), so the code depends on MongoDB's semantics rather than on nx-27017's; outside `make test`.
+test-fidelity: setup
+	env -u MONGO_URL -u TESTCONTAINERS TEST_MONGO_SERVER=secantusdb $(BIN)/python -m pytest -m "not browser" tests/projections tests/notifier $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

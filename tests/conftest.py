@@ -10,11 +10,12 @@ import pytest
 
 from ordertalk_devstack.databases import throwaway_database
 from ordertalk_devstack.processes import free_port
-from ordertalk_devstack.servers import start_mailcatcher, start_mongo
+from ordertalk_devstack.servers import start_mailcatcher
 from ordertalk_runtime.kafka import KafkaSettings
 from tests.support.containers import use_containers
 from tests.support.kafka import kafka_broker
 from tests.support.mail import MailCatcher
+from tests.support.mongo import start_test_mongo
 from tests.support.postgres import PostgresParams
 
 
@@ -37,8 +38,9 @@ def kafka_settings(server_logs: Path) -> Iterator[KafkaSettings]:
 
 
 @pytest.fixture(scope="session")
-def mongo_url(server_logs: Path) -> Iterator[str]:
-    """A real MongoDB-wire server: MONGO_URL, a container, or nx-27017 in memory."""
+def mongo_url(server_logs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MongoDB-wire server: MONGO_URL, a container, or one started here — nx-27017 in memory, or
+    SecantusDB with ``TEST_MONGO_SERVER=secantusdb`` (``make test-fidelity``)."""
     if "MONGO_URL" in os.environ:
         yield os.environ["MONGO_URL"]
         return
@@ -49,7 +51,7 @@ def mongo_url(server_logs: Path) -> Iterator[str]:
             yield mongo.get_connection_url()
         return
     port = free_port()
-    proc = start_mongo(port, None, server_logs)
+    proc = start_test_mongo(port, tmp_path_factory.mktemp("mongo-data"), server_logs)
     try:
         yield f"mongodb://127.0.0.1:{port}"
     finally:
