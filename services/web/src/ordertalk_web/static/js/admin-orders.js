@@ -34,13 +34,20 @@ function filterPanel() {
   return form;
 }
 
+// The order's unread messages (product.md, "Counts"), saying so in its tooltip.
+function unreadBadge(n) {
+  const element = badge(n, "badge-danger");
+  element.title = `Unread messages in this conversation: ${Number(n) || 0}`;
+  return element;
+}
+
 function row(order) {
   const tr = h("tr", { class: "order-row", dataset: { orderId: order.order_id } },
     h("td", {}, h("a", { href: orderUrl(order), class: "order-link" }, order.order_number)),
     h("td", {}, order.customer.name, h("div", { class: "muted small" }, order.customer.email)),
     h("td", {}, formatDateTime(order.placed_at) || "—"),
     h("td", { class: "col-count" }, order.has_messages ? String(order.message_count) : h("span", { class: "muted" }, "—"),
-      " ", badge(order.unread_for_admin, "badge-danger")));
+      " ", unreadBadge(order.unread_for_admin)));
   tr.addEventListener("click", (event) => {
     if (!event.target.closest("a")) location.assign(orderUrl(order));
   });
