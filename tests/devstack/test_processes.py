@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from tests.support.polling import wait_for
 
+from ordertalk_devstack.__main__ import Stopping
 from ordertalk_devstack.processes import ManagedProcess, python_argv
 from ordertalk_devstack.stack import Stack, StackPorts
 
@@ -30,6 +31,7 @@ time.sleep(600)
 PARENT = """
 import sys, time
 from pathlib import Path
+from ordertalk_devstack.__main__ import Stopping
 from ordertalk_devstack.processes import ManagedProcess, python_argv
 logs = Path(sys.argv[1])
 for n in range(2):
@@ -141,3 +143,16 @@ def test_sigterm_still_stops_a_heeding_child_cleanly(tmp_path: Path) -> None:
     proc.start(lambda: log.exists() and "up" in log.read_text())
     proc.stop()
     assert proc.popen is not None and proc.popen.returncode == -signal.SIGTERM
+
+
+def test_ctrl_c_interrupts_the_start_up_then_stops_and_a_second_one_hurries() -> None:
+    stopping = Stopping()
+    with pytest.raises(KeyboardInterrupt):  # still starting: unwind into the stop
+        stopping(signal.SIGINT, None)
+    assert stopping.stop() and not stopping.hurry()
+    stopping(signal.SIGINT, None)  # during the stop: never interrupts it, makes it SIGKILL at once
+    assert stopping.hurry()
+    running = Stopping()
+    running.started = True
+    running(signal.SIGHUP, None)  # the terminal was closed
+    assert running.stop() and not running.hurry()
