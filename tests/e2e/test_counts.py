@@ -141,6 +141,11 @@ def test_bell_menu_sidebar_tab_and_storefront_agree_live(
     expect(admin.locator("#messages-tab-badge")).to_have_text("2")
     expect(admin.locator("#messages-tab-badge")).to_have_attribute("title", "Unread messages in this conversation: 2")
     expect(admin.locator("#messages-tab-dispute")).to_be_hidden()
+    # The Orders list shows the same figure, labelled.
+    admin.goto(f"{system.web}/admin/orders?messages=unread")
+    count = admin.locator(f"tr[data-order-id='{chatty.order_id}'] .badge")
+    expect(count).to_have_text("2")
+    expect(count).to_have_attribute("title", "Unread messages in this conversation: 2")
 
     # One read: the staff opens the disputed thread; it has no message to read, yet the dispute is now seen.
     admin.goto(f"{system.web}/admin/orders/{quiet.order_id}#messages")
