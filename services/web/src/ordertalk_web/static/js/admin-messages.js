@@ -75,7 +75,7 @@ async function mark(read, scope) {
 }
 
 function filterPanel() {
-  const q = h("input", { type: "search", name: "q", id: "filter-q", value: state.q, placeholder: "Order number or message text", "aria-label": "Keywords" });
+  const q = h("input", { type: "search", name: "q", id: "filter-q", dir: "auto", value: state.q, placeholder: "Order number or message text", "aria-label": "Keywords" });
   const type = h("select", { name: "type", id: "filter-type", "aria-label": "Type" },
     h("option", { value: "all" }, "All messages"),
     h("option", { value: "unread" }, "Unread messages"),
@@ -133,7 +133,8 @@ function row(item) {
       h("div", { class: "muted small" }, item.customer ? item.customer.name : "")),
     h("td", { class: "col-message" },
       newNote(item, rowNews(item)),
-      shown ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${shown.author.display_name}: `), shown.excerpt) : null,
+      shown ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${shown.author.display_name}: `),
+        h("span", { class: "excerpt-text", dir: "auto" }, shown.excerpt)) : null,
       disputeLine(item)),
     h("td", { class: "col-date" }, h("div", {}, formatDateTime(rowTime(item))),
       item.dispute && !item.dispute.closed_at ? h("div", { class: "dispute-flag" }, "Dispute") : null));
@@ -144,7 +145,9 @@ function row(item) {
   return tr;
 }
 
+// Nothing to page through in an empty list: the list says so itself (never "0–0 of 0").
 function pagination(result) {
+  if (!result.total) return null;
   const pages = Math.max(1, Math.ceil(result.total / PER_PAGE));
   const first = result.total ? (state.page - 1) * PER_PAGE + 1 : 0;
   const lastShown = Math.min(result.total, state.page * PER_PAGE);
@@ -160,7 +163,11 @@ function pagination(result) {
 }
 
 function table(result) {
-  if (!result.items.length) return h("p", { class: "empty", id: "no-threads" }, "No conversations match the filter.");
+  if (!result.items.length) {
+    const text = result.total ? "Nothing on this page." : state.q || state.type !== "all" ? "No conversations match the filter."
+      : "No conversations yet.";
+    return h("p", { class: "empty", id: "no-threads" }, text);
+  }
   const all = h("input", { type: "checkbox", id: "check-all", "aria-label": "Select all on this page",
     checked: result.items.every((item) => state.selected.has(item.order_id)) });
   all.addEventListener("change", () => {

@@ -3,7 +3,7 @@ import { projections } from "./api.js";
 import { adminShell } from "./admin-shell.js";
 import { reloadOnBell } from "./bell.js";
 import { badge, errorBox, h, replace } from "./dom.js";
-import { formatDateTime } from "./format.js";
+import { formatDateTime, plural } from "./format.js";
 
 adminShell("orders");
 const PER_PAGE = 25;
@@ -80,9 +80,11 @@ async function load() {
       ? h("table", { class: "grid", id: "orders" },
           h("thead", {}, h("tr", {}, h("th", {}, "Order #"), h("th", {}, "Customer"), h("th", {}, "Date"), h("th", {}, "Messages"))),
           h("tbody", {}, result.items.map(row)))
-      : h("p", { class: "empty" }, "No orders match the filter."),
-    h("div", { class: "pagination" },
-      h("span", { class: "muted" }, `${result.total} order(s)`),
+      : h("p", { class: "empty", id: "no-orders" }, result.total ? "Nothing on this page."
+        : state.messages === "all" ? "No orders yet." : "No orders match the filter."),
+    // An empty list says so above; no "0 orders, page 1 of 1".
+    result.total === 0 ? null : h("div", { class: "pagination" },
+      h("span", { class: "muted", id: "orders-info" }, plural(result.total, "order", "orders")),
       h("button", { type: "button", class: "button", disabled: state.page <= 1, onclick: go(state.page - 1) }, "‹ Previous"),
       h("span", {}, `Page ${state.page} of ${pages}`),
       h("button", { type: "button", class: "button", disabled: state.page >= pages, onclick: go(state.page + 1) }, "Next ›")));

@@ -78,9 +78,10 @@ function bellMenu() {
   return { element: h("div", { class: "bell-wrap" }, button, menu), update };
 }
 
+// A space before the count: the visible text ("Messages 3") must be part of the link's aria-label.
 function navLink(href, label, active, extra) {
   return h("a", { href, class: active ? "nav-link active" : "nav-link", "aria-current": active ? "page" : null },
-    label, extra ? " " : null, extra); // the space: the visible text "Messages 3" is a part of the aria-label
+    label, extra ? " " : null, extra);
 }
 
 // Build the frame around #main; `section` is "orders" or "messages".

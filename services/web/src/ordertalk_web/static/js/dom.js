@@ -64,7 +64,7 @@ function safeLink(text) {
 
 // A message body: plain text with its line breaks (CSS pre-wrap) and http(s) URLs as links.
 export function messageBody(text) {
-  const body = h("div", { class: "message-body" });
+  const body = h("div", { class: "message-body", dir: "auto" });
   let last = 0;
   for (const match of String(text).matchAll(URL_PATTERN)) {
     const raw = match[0].replace(TRAILING_PUNCTUATION, "");

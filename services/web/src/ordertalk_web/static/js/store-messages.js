@@ -25,7 +25,8 @@ function threadItem(row) {
       unread ? h("span", { class: "new-chip" }, plural(unread, "new message", "new messages")) : null,
       open ? h("span", { class: "dispute-flag" }, "Dispute in progress") : null,
       h("time", { class: "muted small", datetime: when || null }, formatDateTime(when))),
-    shown ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${shown.author.display_name}: `), shown.excerpt) : null,
+    shown ? h("div", { class: "excerpt" }, h("span", { class: "excerpt-author" }, `${shown.author.display_name}: `),
+      h("span", { class: "excerpt-text", dir: "auto" }, shown.excerpt)) : null,
     disputeLine(row));
   item.addEventListener("click", (event) => {
     if (!event.target.closest("a")) location.assign(orderUrl(row.order_id));

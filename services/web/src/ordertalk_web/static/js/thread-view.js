@@ -93,7 +93,7 @@ export function disputeBanner(dispute, customerView) {
     "div",
     { class: "dispute-note", id: "dispute-note", role: "status" },
     h("strong", {}, customerView ? "A dispute is in progress. " : "", disputeNote(dispute)),
-    h("div", { class: "dispute-reason" }, h("span", { class: "muted" }, "Reason: "), dispute.reason),
+    h("div", { class: "dispute-reason" }, h("span", { class: "muted" }, "Reason: "), h("span", { dir: "auto" }, dispute.reason)),
     h("div", { class: "dispute-age muted" }, `Opened ${age(dispute.opened_at)}`),
   );
 }
@@ -102,7 +102,7 @@ export function disputeBanner(dispute, customerView) {
 // and problem() says why the text cannot be sent (empty, only spaces, too long) — null when it can.
 function limitedText({ limit, noun, ...attrs }) {
   const counterId = `${attrs.id}-counter`;
-  const textarea = h("textarea", { ...attrs, "aria-required": "true", "aria-describedby": counterId });
+  const textarea = h("textarea", { ...attrs, dir: "auto", "aria-required": "true", "aria-describedby": counterId });
   const counter = h("div", { class: "char-counter", id: counterId, "aria-live": "polite", hidden: true });
   const length = () => [...textarea.value.replace(/\r\n/g, "\n").trim()].length;
   const problem = () => {
