@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import time
 from pathlib import Path
@@ -13,6 +14,12 @@ from ordertalk_devstack.processes import python_argv, run_child
 from ordertalk_devstack.stack import Stack, running_stack
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal was closed
+
+
+def _say(text: str) -> None:
+    """Print, unless the terminal is gone (after SIGHUP a write fails, and must not break off the stop)."""
+    with contextlib.suppress(OSError):
+        print(text, flush=True)
 
 
 def _dev_tokens(env: dict[str, str]) -> dict[str, str]:
@@ -40,7 +47,7 @@ class Stopping:
             self.started = True  # later signals hurry the stop, never interrupt it
             raise KeyboardInterrupt
         if self.requests == 2:
-            print("stopping at once…", flush=True)
+            _say("stopping at once…")
 
     def stop(self) -> bool:
         """Whether a stop was asked for."""
@@ -81,12 +88,12 @@ def main() -> None:
             while not stopping.stop():
                 for name, proc in stack.services.items():
                     if not proc.alive():
-                        print(f"{name} stopped unexpectedly; see {proc.log_path}", flush=True)
+                        _say(f"{name} stopped unexpectedly; see {proc.log_path}")
                         stopping.requests = max(stopping.requests, 1)
                 time.sleep(0.5)
-            print("stopping…", flush=True)
+            _say("stopping…")
     except KeyboardInterrupt:
-        print("start-up interrupted; stopped.", flush=True)
+        _say("start-up interrupted; stopped.")
 
 
 if __name__ == "__main__":
