@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,12 +19,15 @@ from tests.messaging.conftest import (
     new_order,
     service_env,
 )
+from tests.support.raw_http import megabytes, raw_post
 
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
 from ordertalk_runtime.kafka import KafkaSettings
 
 LIMIT = 64 * 1024
 RATE, BURST = 2, 5
+POST_PATH = "/v1/orders/x/messages"
+HUNDRED_MB = 100 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -53,56 +55,6 @@ def admin() -> dict[str, str]:
     return bearer("admin", f"staff-{uuid.uuid4().hex[:8]}", "Staff")
 
 
-def raw_post(
-    url: str, head: dict[str, str], body_parts: Iterator[bytes], timeout: float = 10.0
-) -> tuple[int, dict[str, str], bytes, float]:
-    """POST over a plain socket, sending ``body_parts`` until the server answers; status, headers, body, seconds."""
-    host, port = url.removeprefix("http://").split(":")
-    started = time.monotonic()
-    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        lines = ["POST /v1/orders/x/messages HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in head.items())]
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        sock.setblocking(False)
-        answer = b""
-        for part in body_parts:
-            try:
-                sock.sendall(part)
-            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
-                break  # the server stopped reading: it has answered
-            try:
-                answer += sock.recv(65536)
-                break
-            except BlockingIOError:
-                continue
-        sock.settimeout(timeout)
-        while b"\r\n\r\n" not in answer:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
-        elapsed = time.monotonic() - started
-        head_text, _, rest = answer.partition(b"\r\n\r\n")
-        status_line, *header_lines = head_text.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in header_lines)}
-        length = int(headers.get("content-length", "0"))
-        while len(rest) < length:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            rest += chunk
-        return int(status_line.split()[1]), headers, rest, elapsed
-
-
-def megabytes(total: int, part: int = 1 << 20) -> Iterator[bytes]:
-    """``total`` bytes of a JSON-looking body in ``part``-sized pieces."""
-    first = b'{"body": "'
-    yield first
-    sent = len(first)
-    while sent < total:
-        yield b"x" * min(part, total - sent)
-        sent += part
-
-
 def peak_rss_kb(pid: int) -> int:
     """The process's peak resident set (VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -123,7 +75,9 @@ def test_a_100_mb_body_without_a_token_is_refused_before_it_is_read(edge_service
     assert edge_service.process.pid is not None
     before = peak_rss_kb(edge_service.process.pid)
     head = {"Content-Type": "application/json", "Content-Length": str(100 * 1024 * 1024)}
-    status, headers, body, elapsed = raw_post(edge_service.url, head, megabytes(100 * 1024 * 1024))
+    status, headers, body, elapsed = raw_post(
+        edge_service.url, "/v1/orders/x/messages", head, megabytes(100 * 1024 * 1024)
+    )
     assert status == 401 and headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == 401
     assert elapsed < 2.0
@@ -132,7 +86,9 @@ def test_a_100_mb_body_without_a_token_is_refused_before_it_is_read(edge_service
 
 def test_a_declared_body_over_the_limit_is_413_at_once(edge_service: RunningService) -> None:
     head = {"Content-Type": "application/json", "Content-Length": str(100 * 1024 * 1024)} | admin()
-    status, headers, body, elapsed = raw_post(edge_service.url, head, megabytes(100 * 1024 * 1024))
+    status, headers, body, elapsed = raw_post(
+        edge_service.url, "/v1/orders/x/messages", head, megabytes(100 * 1024 * 1024)
+    )
     assert status == 413 and headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == 413
     assert elapsed < 2.0
@@ -145,7 +101,7 @@ def test_a_chunked_body_is_cut_at_the_limit_and_answered_413(edge_service: Runni
         yield b"0\r\n\r\n"
 
     head = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"} | admin()
-    status, headers, body, _ = raw_post(edge_service.url, head, chunks())
+    status, headers, body, _ = raw_post(edge_service.url, POST_PATH, head, chunks())
     assert status == 413 and headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == 413
 

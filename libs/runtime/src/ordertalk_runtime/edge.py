@@ -93,8 +93,10 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["method"] not in WRITE_METHODS:
-            if self.codec.jwks is not None:
-                await self.codec.prepare(bearer_token(Request(scope).headers.get("authorization", "")))
+            if self.codec.jwks is not None:  # the routes verify without I/O: fetch a key they lack first
+                request = Request(scope)
+                token = bearer_token(request.headers.get("authorization", ""))
+                await self.codec.prepare(token or request.query_params.get("access_token", ""))
             await self.app(scope, receive, send)
             return
         refusal = await self._check(scope)
