@@ -185,7 +185,7 @@ function table(result) {
 const listArea = h("div", { id: "thread-list" });
 const results = h("section", { class: "card", id: "results" }, bulkBar(), listArea);
 replace(main,
-  h("nav", { class: "breadcrumbs" }, "Orders / Messages"),
+  h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumb" }, "Orders / Messages"),
   h("div", { class: "page-head" }, h("h1", {}, "Messages")),
   filterPanel(),
   results);

@@ -112,7 +112,7 @@ function render() {
   const draft = document.getElementById("reply-body")?.value || "";
   replace(
     main,
-    h("nav", { class: "breadcrumbs" }, h("a", { href: "/admin/orders" }, "Orders"), " / ", order.order_number),
+    h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumb" }, h("a", { href: "/admin/orders" }, "Orders"), " / ", order.order_number),
     h("div", { class: "page-head" },
       h("h1", {}, `Order ${order.order_number}`),
       h("span", { class: "muted" }, `${order.customer.name} · ${order.customer.email}`)),

@@ -55,7 +55,7 @@ function row(order) {
 }
 
 const results = h("section", { class: "card", id: "results" });
-replace(main, h("nav", { class: "breadcrumbs" }, "Orders / Orders list"),
+replace(main, h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumb" }, "Orders / Orders list"),
   h("div", { class: "page-head" }, h("h1", {}, "Orders")), filterPanel(), results);
 
 async function load() {

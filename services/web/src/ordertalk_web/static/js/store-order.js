@@ -40,7 +40,7 @@ function render() {
     },
   };
   replace(main,
-    h("nav", { class: "breadcrumbs" }, h("a", { href: "/store/messages" }, "My account"), " / ", `Order ${order.order_number}`),
+    h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumb" }, h("a", { href: "/store/messages" }, "My account"), " / ", `Order ${order.order_number}`),
     h("div", { class: "page-head" }, h("h1", {}, `Order ${order.order_number}`),
       h("span", { class: "muted" }, order.placed_at ? `Placed ${formatDateTime(order.placed_at)}` : "")),
     h("section", { class: "card", id: "messages-panel" },
