@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -244,7 +245,24 @@ def _codec(request: Request) -> TokenCodec:
     return codec
 
 
-def current_principal(request: Request) -> Principal:
+# The security schemes of the OpenAPI documents. They only document: the dependencies below verify.
+BEARER_SCHEME = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="JWT",
+    description="A JWT in `Authorization: Bearer <token>` naming the caller's role (admin or customer).",
+    auto_error=False,
+)
+QUERY_TOKEN_SCHEME = APIKeyQuery(
+    name="access_token",
+    scheme_name="accessTokenQuery",
+    description="The same JWT as the `access_token` query parameter (for EventSource, which cannot set headers).",
+    auto_error=False,
+)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_SCHEME)]
+QueryToken = Annotated[str | None, Security(QUERY_TOKEN_SCHEME)]
+
+
+def current_principal(request: Request, _: BearerCredentials) -> Principal:
     """FastAPI dependency: the authenticated caller (401 problem otherwise)."""
     return principal_from_request(request, _codec(request))
 

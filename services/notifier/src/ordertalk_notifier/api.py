@@ -16,11 +16,20 @@ from pydantic import BaseModel
 from ordertalk_notifier.alerts import ADMIN_AUDIENCE, customer_audience
 from ordertalk_notifier.hub import Alert, BroadcastHub
 from ordertalk_notifier.ports import BellCounts, Outbox, OutboxEntry
-from ordertalk_runtime.auth import CurrentAdmin, CurrentPrincipal, Principal, TokenCodec, principal_from_request
+from ordertalk_runtime.api_docs import install_api_docs
+from ordertalk_runtime.auth import (
+    BearerCredentials,
+    CurrentAdmin,
+    CurrentPrincipal,
+    Principal,
+    QueryToken,
+    TokenCodec,
+    principal_from_request,
+)
 from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.metrics import install_metrics
 from ordertalk_runtime.observability import CorrelationMiddleware
-from ordertalk_runtime.problems import install_problem_handlers
+from ordertalk_runtime.problems import install_problem_handlers, problem_responses
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 CountsOf = Callable[[str], Awaitable[BellCounts]]
@@ -106,9 +115,10 @@ def create_app(
     lifespan: Lifespan | None = None,
 ) -> FastAPI:
     """The notifier's HTTP API."""
-    app = FastAPI(title="ordertalk notifier", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title="ordertalk notifier", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.token_codec = codec
     install_problem_handlers(app)
+    install_api_docs(app)
     install_edge(app, codec)
     install_metrics(app, "notifier")
     app.add_middleware(CorrelationMiddleware)
@@ -120,7 +130,10 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get(
+        "/readyz",
+        responses={503: {"description": "Not ready: a check failed", "content": {"application/json": {}}}},
+    )
     async def readyz() -> JSONResponse:
         checks = await ready()
         return JSONResponse(
@@ -137,13 +150,14 @@ def create_app(
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}, "description": STREAM_DESCRIPTION}},
     )
-    async def stream(request: Request, access_token: str | None = Query(default=None)) -> StreamingResponse:
+    async def stream(request: Request, _bearer: BearerCredentials, _query: QueryToken) -> StreamingResponse:
+        """The caller's bell as server-sent events; the token in the Authorization header or ``access_token``."""
         principal = principal_from_request(request, codec, allow_query_token=True)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         events = bell_events(hub, audience_of(principal), counts_of, PING_SECONDS)
         return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
-    @app.get("/v1/notifications/failed")
+    @app.get("/v1/notifications/failed", responses=problem_responses(403))
     async def failed(_: CurrentAdmin, limit: int = Query(default=100, ge=1, le=1000)) -> FailedList:
         return FailedList(items=[failed_view(e) for e in await outbox.failed(limit)])
 

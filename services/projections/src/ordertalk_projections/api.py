@@ -16,11 +16,12 @@ from ordertalk_projections.generations import Generation
 from ordertalk_projections.mongo_store import MongoReadModels
 from ordertalk_projections.positions import PositionWatch, wait_until
 from ordertalk_projections.queries import OrderMessages, ReadQueries, ThreadType, Viewer, order_filter, thread_filter
+from ordertalk_runtime.api_docs import install_api_docs
 from ordertalk_runtime.auth import CurrentPrincipal, Principal, TokenCodec
 from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.metrics import install_metrics
 from ordertalk_runtime.observability import CorrelationMiddleware
-from ordertalk_runtime.problems import Problem, install_problem_handlers
+from ordertalk_runtime.problems import Problem, install_problem_handlers, problem_responses
 
 POSITION_HEADER = "X-Projection-Position"
 After = Annotated[int | None, Query(ge=0, description="Wait (up to 2 s) until this global position is applied.")]
@@ -31,6 +32,13 @@ THREAD_TYPES = (
     "messages or an unseen dispute (the bell's badge)"
 )
 PerPage = Annotated[int, Query(ge=1, le=200)]
+NOT_FOUND = problem_responses(404, _404="No such thread or order for the caller")
+NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "Not ready: MongoDB unreachable or the workers not running",
+        "content": {"application/json": {}},
+    }
+}
 
 
 class ReadSide:
@@ -86,10 +94,11 @@ def create_app(
     ready: Callable[[], Any] | None = None,
 ) -> FastAPI:
     """The projection API; ``read_side`` is resolved per request (it is built in the lifespan)."""
-    app = FastAPI(title="ordertalk projections", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title="ordertalk projections", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.token_codec = codec
     app.state.read_side = read_side
     install_problem_handlers(app)
+    install_api_docs(app)
     install_edge(app, codec)
     install_metrics(app, "projections")
     app.add_middleware(CorrelationMiddleware)
@@ -105,7 +114,7 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], responses=NOT_READY)
     async def readyz() -> JSONResponse:
         try:
             ok = await read_side().store.ping()
@@ -133,7 +142,7 @@ def create_app(
         items = [thread_row(d, viewer.party) for d in docs]
         return {"items": items, "total": total, "page": page, "per_page": per_page}
 
-    @app.get("/v1/threads/{order_id}", tags=["threads"])
+    @app.get("/v1/threads/{order_id}", tags=["threads"], responses=NOT_FOUND)
     async def get_thread(
         principal: CurrentPrincipal, rs: SideDep, response: Response, order_id: str, after: After = None
     ) -> dict[str, Any]:
@@ -161,7 +170,7 @@ def create_app(
         response.headers[POSITION_HEADER] = str(position)
         return {"items": [order_row(d) for d in docs], "total": total, "page": page, "per_page": per_page}
 
-    @app.get("/v1/orders/{order_id}", tags=["orders"])
+    @app.get("/v1/orders/{order_id}", tags=["orders"], responses=NOT_FOUND)
     async def get_order(
         principal: CurrentPrincipal, rs: SideDep, response: Response, order_id: str, after: After = None
     ) -> dict[str, Any]:

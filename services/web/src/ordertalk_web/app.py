@@ -11,10 +11,11 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ordertalk_runtime.api_docs import install_api_docs
 from ordertalk_runtime.auth import TokenCodec
 from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.metrics import install_metrics
-from ordertalk_runtime.problems import Problem, install_problem_handlers
+from ordertalk_runtime.problems import WRITE_PROBLEMS, Problem, install_problem_handlers, problem_responses
 from ordertalk_web.client_config import config_module
 from ordertalk_web.pages import (
     PAGES,
@@ -76,15 +77,24 @@ def _html_not_found(app: FastAPI, store_name: str) -> None:
     app.add_exception_handler(StarletteHTTPException, page_or_problem)
 
 
+DEV_OFF = "The dev sign-in is disabled"
+
+
 def _dev_routes(app: FastAPI, settings: WebSettings, codec: TokenCodec) -> None:
-    @app.get("/dev/personas", tags=["dev sign-in"])
+    @app.get("/dev/personas", tags=["dev sign-in"], responses=problem_responses(404, _404=DEV_OFF))
     async def personas() -> list[dict[str, str | None]]:
         """The demo people of the local stack."""
         if not settings.dev_signin:
             raise Problem(404, "Not Found", "dev sign-in is disabled")
         return [{"subject": p.subject, "role": p.role, "name": p.name, "email": p.email} for p in PERSONAS]
 
-    @app.post("/dev/token", tags=["dev sign-in"])
+    @app.post(
+        "/dev/token",
+        tags=["dev sign-in"],
+        responses=problem_responses(
+            404, *WRITE_PROBLEMS, _404=f"No demo person of that subject, or: {DEV_OFF.lower()}"
+        ),
+    )
     async def token(body: SignInRequest) -> JSONResponse:
         """Mint a JWT for a demo person (local stack only)."""
         if not settings.dev_signin:
@@ -97,8 +107,9 @@ def _dev_routes(app: FastAPI, settings: WebSettings, codec: TokenCodec) -> None:
 
 def create_app(settings: WebSettings, codec: TokenCodec) -> FastAPI:
     """The web service's ASGI app."""
-    app = FastAPI(title="ordertalk web", version="1.0.0")
+    app = FastAPI(title="ordertalk web", version="1.0.0", docs_url=None, redoc_url=None)
     install_problem_handlers(app)
+    install_api_docs(app)
     _html_not_found(app, settings.store_name)
     install_edge(app, codec, public_writes={"/dev/token"})
     install_metrics(app, "web")

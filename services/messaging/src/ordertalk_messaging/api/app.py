@@ -19,6 +19,7 @@ from ordertalk_messaging.api.lean_post import LeanPostRoute
 from ordertalk_messaging.api.routes import post_message, router
 from ordertalk_messaging.bootstrap import Components
 from ordertalk_messaging.idempotency import InFlight
+from ordertalk_runtime.api_docs import install_api_docs
 from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.kafka import ensure_topics
 from ordertalk_runtime.metrics import install_metrics
@@ -86,6 +87,8 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
         version="1.0.0",
         description="Commands on order threads (messages, disputes, read positions); event history and feed.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = components.service
     app.state.idempotency = components.tables
@@ -93,6 +96,7 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
     app.state.token_codec = components.codec
     app.state.verified_tokens = tokens = VerifiedTokens(components.codec)
     install_problem_handlers(app)
+    install_api_docs(app)
     install_edge(app, components.codec, authenticate=edge_authenticator(tokens))
     install_metrics(app, "messaging")
     app.include_router(router)

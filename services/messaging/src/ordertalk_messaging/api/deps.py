@@ -20,7 +20,14 @@ from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.idempotency import InFlight
 from ordertalk_messaging.storage.ports import IdempotencyStore
 from ordertalk_messaging.writer import Change
-from ordertalk_runtime.auth import Principal, TokenCodec, bearer_token, current_admin, principal_from_request
+from ordertalk_runtime.auth import (
+    BearerCredentials,
+    Principal,
+    TokenCodec,
+    bearer_token,
+    current_admin,
+    principal_from_request,
+)
 from ordertalk_runtime.observability import correlation_id_of
 from ordertalk_runtime.problems import Problem
 
@@ -75,7 +82,7 @@ def edge_authenticator(tokens: VerifiedTokens) -> Callable[[Request], Awaitable[
     return authenticate
 
 
-async def _principal(request: Request) -> Principal:
+async def _principal(request: Request, _: BearerCredentials) -> Principal:
     # An async dependency runs on the event loop (the shared sync dependency costs a worker-thread hop on
     # every request) and the verified token is remembered (decoding a JWT is costly next to a post).
     tokens: VerifiedTokens = request.app.state.verified_tokens

@@ -43,6 +43,7 @@ from ordertalk_messaging.application import (
 )
 from ordertalk_messaging.domain.thread import PostedMessage
 from ordertalk_messaging.idempotency import (
+    MAX_KEY_CHARS,
     Answer,
     AnsweredChange,
     KeyedChange,
@@ -56,12 +57,29 @@ from ordertalk_messaging.idempotency import (
 from ordertalk_messaging.translation import notification_to_contract
 from ordertalk_messaging.writer import Decide
 from ordertalk_runtime.auth import Principal
-from ordertalk_runtime.problems import Problem
+from ordertalk_runtime.problems import WRITE_PROBLEMS, Problem, problem_responses
 
 T = TypeVar("T")
 router = APIRouter(prefix="/v1")
 OrderId = Annotated[str, Path(min_length=1, max_length=200)]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown order, or not the caller's"}}
+KEY_IN_FLIGHT = "A request with this Idempotency-Key is still being processed"
+# A write: 404 for an unknown order (or another customer's), the key's answers, a busy writer, the edge limits.
+WRITE = problem_responses(404, 409, 503, *WRITE_PROBLEMS, _404="Unknown order, or not the caller's", _409=KEY_IN_FLIGHT)
+DISPUTE_OPEN = problem_responses(409, _409=f"A dispute is already open, or: {KEY_IN_FLIGHT.lower()}")
+DISPUTE_NOT_OPEN = problem_responses(409, _409=f"No dispute is open, or: {KEY_IN_FLIGHT.lower()}")
+READ = problem_responses(404, 503, _404="Unknown order, or not the caller's")
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Makes the write safe to retry: a repeated key with the same request answers the first "
+            "answer again (with `Idempotent-Replayed: true`), with another request 422. Keys are per caller.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS, "pattern": "^[!-~]+$"},
+        }
+    ]
+}
 
 
 def _base(outcome: WriteOutcome[Any]) -> dict[str, Any]:
@@ -137,7 +155,13 @@ def _payload(body: BaseModel | None) -> Any:
     return body.model_dump(mode="json", exclude_unset=True) if body is not None else {}
 
 
-@router.post("/orders/{order_id}/messages", status_code=201, response_model=MessageWriteResult, responses=NOT_FOUND)
+@router.post(
+    "/orders/{order_id}/messages",
+    status_code=201,
+    response_model=MessageWriteResult,
+    responses=WRITE,
+    openapi_extra=IDEMPOTENCY_KEY,
+)
 async def post_message(
     order_id: OrderId, body: PostMessageIn, request: Request, principal: CurrentPrincipal
 ) -> Response:
@@ -156,7 +180,8 @@ async def post_message(
     "/orders/{order_id}/dispute",
     status_code=201,
     response_model=DisputeWriteResult,
-    responses=NOT_FOUND | {409: {"description": "A dispute is already open"}},
+    responses=WRITE | DISPUTE_OPEN,
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def open_dispute(
     order_id: OrderId, body: OpenDisputeIn, request: Request, principal: CurrentPrincipal
@@ -169,7 +194,8 @@ async def open_dispute(
 @router.post(
     "/orders/{order_id}/dispute/close",
     response_model=DisputeWriteResult,
-    responses=NOT_FOUND | {409: {"description": "No dispute is open"}},
+    responses=WRITE | DISPUTE_NOT_OPEN,
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def close_dispute(
     order_id: OrderId, request: Request, principal: CurrentPrincipal, body: EmptyIn | None = None
@@ -179,7 +205,7 @@ async def close_dispute(
     return await _write_one(request, principal, _payload(body), 200, order_id, decide, _dispute_result)
 
 
-@router.post("/orders/{order_id}/read", response_model=ReadWriteResult, responses=NOT_FOUND)
+@router.post("/orders/{order_id}/read", response_model=ReadWriteResult, responses=WRITE, openapi_extra=IDEMPOTENCY_KEY)
 async def mark_read(
     order_id: OrderId, request: Request, principal: CurrentPrincipal, body: EmptyIn | None = None
 ) -> Response:
@@ -188,7 +214,9 @@ async def mark_read(
     return await _write_one(request, principal, _payload(body), 200, order_id, decide, _read_result)
 
 
-@router.post("/orders/{order_id}/unread", response_model=ReadWriteResult, responses=NOT_FOUND)
+@router.post(
+    "/orders/{order_id}/unread", response_model=ReadWriteResult, responses=WRITE, openapi_extra=IDEMPOTENCY_KEY
+)
 async def mark_unread(
     order_id: OrderId, request: Request, principal: CurrentPrincipal, body: EmptyIn | None = None
 ) -> Response:
@@ -214,19 +242,19 @@ async def _bulk(request: Request, principal: Principal, body: SelectionIn, unrea
     return await _write(request, principal, _payload(body), lambda: Answer(200, run().model_dump_json()))
 
 
-@router.post("/threads/read", response_model=BulkWriteResult, responses=NOT_FOUND)
+@router.post("/threads/read", response_model=BulkWriteResult, responses=WRITE, openapi_extra=IDEMPOTENCY_KEY)
 async def mark_threads_read(body: SelectionIn, request: Request, principal: CurrentPrincipal) -> Response:
     """Mark the selected threads (or all the caller may see) read."""
     return await _bulk(request, principal, body, unread=False)
 
 
-@router.post("/threads/unread", response_model=BulkWriteResult, responses=NOT_FOUND)
+@router.post("/threads/unread", response_model=BulkWriteResult, responses=WRITE, openapi_extra=IDEMPOTENCY_KEY)
 async def mark_threads_unread(body: SelectionIn, request: Request, principal: CurrentPrincipal) -> Response:
     """Mark the selected threads (or all the caller may see) unread."""
     return await _bulk(request, principal, body, unread=True)
 
 
-@router.get("/orders/{order_id}/history", response_model=HistoryOut, responses=NOT_FOUND)
+@router.get("/orders/{order_id}/history", response_model=HistoryOut, responses=READ)
 async def history(order_id: OrderId, request: Request, principal: CurrentPrincipal) -> HistoryOut:
     """Every event of the thread, oldest first: who wrote, read, opened or closed what, when."""
     service, caller = service_of(request), caller_of(principal)
@@ -239,7 +267,7 @@ async def history(order_id: OrderId, request: Request, principal: CurrentPrincip
     return await in_worker(run)
 
 
-@router.get("/events", response_model=EventsOut)
+@router.get("/events", response_model=EventsOut, responses=problem_responses(403, 503))
 async def events(
     request: Request,
     _: CurrentAdmin,
