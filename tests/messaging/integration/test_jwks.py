@@ -39,8 +39,8 @@ class SigningKey:
     def token(self, subject: str = "staff-1", role: str = "admin") -> str:
         """A token of the provider for ordertalk."""
         now = int(time.time())
-        claims = {"sub": subject, "role": role, "name": subject, "iss": "ordertalk", "aud": "ordertalk"}
-        claims |= {"iat": now, "exp": now + 600}
+        claims: dict[str, Any] = {"sub": subject, "role": role, "name": subject, "iss": "ordertalk"}
+        claims |= {"aud": "ordertalk", "iat": now, "exp": now + 600}
         return jwt.encode(claims, self.private, algorithm=self.algorithm, headers={"kid": self.kid})
 
 
@@ -131,7 +131,7 @@ async def test_tokens_of_a_rotated_key_verify_and_the_retired_key_is_refused_aft
 async def test_hs256_tokens_still_verify_beside_a_jwks_and_an_unlisted_algorithm_is_refused(jwks: JwksServer) -> None:
     codec = codec_on(jwks.url)
     assert (await codec.verify_async(codec.mint(Principal("admin", "local", "Local")))).subject == "local"
-    none_token = jwt.encode({"sub": "x", "role": "admin"}, key=None, algorithm="none")
+    none_token = jwt.encode({"sub": "x", "role": "admin"}, key="", algorithm="none")
     with pytest.raises(InvalidToken):
         codec.verify(none_token)
     only_rs = TokenCodec(AuthSettings(jwks_url=jwks.url, jwt_algorithms="RS256"))
