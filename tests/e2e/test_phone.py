@@ -139,3 +139,31 @@ def test_admin_screens_fit_a_phone(
     assert_no_overflow(admin, "the order's Details tab")
     screenshot(admin, "admin-phone-order-details.png")
     assert_accessible(admin, "admin-phone-order-details (390 px)")
+
+
+def test_storefront_fits_a_phone(
+    system: System, new_order: Callable[..., DemoOrder], sign_in: Callable[[str], Page]
+) -> None:
+    order = new_order()
+    api_post(system, "admin", f"/v1/orders/{order.order_id}/messages", {"body": "Your order has shipped. " * 10})
+    customer = sign_in("customer-1")
+    customer.set_viewport_size(PHONE)
+    item_css = f".store-thread[data-order-id='{order.order_id}']"
+    expect(customer.locator(item_css)).to_be_visible()
+    assert_no_overflow(customer, "My messages")
+    assert_on_screen(customer, "#store-messages-link", "the Messages link")
+    assert_on_screen(customer, f"{item_css} .order-link", "the conversation's link")
+    screenshot(customer, "customer-phone-messages.png")
+    assert_accessible(customer, "customer-phone-messages (390 px)")
+    customer.locator(f"{item_css} .order-link").click()
+    customer.wait_for_url(f"**/store/orders/{order.order_id}")
+    expect(customer.locator("#thread .message")).to_have_count(1)
+    assert_no_overflow(customer, "the order's thread")
+    for selector, what in (
+        ("#open-dispute", "Open dispute"),
+        ("#reply-body", "the reply box"),
+        ("#reply-submit", "Send"),
+    ):
+        assert_on_screen(customer, selector, what)
+    screenshot(customer, "customer-phone-order.png")
+    assert_accessible(customer, "customer-phone-order (390 px)")
