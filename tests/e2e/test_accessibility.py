@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 def test_every_screen_passes_axe(
     browser: Browser, system: System, new_order: Callable[..., DemoOrder], sign_in: Callable[[str], Page]
 ) -> None:
-    disputed, calm = new_order(), new_order()
+    disputed, calm, silent = new_order(), new_order(), new_order()
     path = f"/v1/orders/{disputed.order_id}"
     api_post(system, "customer", f"{path}/messages", {"body": "Hello, where is my parcel?"})
     api_post(system, "admin", f"{path}/messages", {"body": "It ships today."})
@@ -68,6 +68,16 @@ def test_every_screen_passes_axe(
     admin.click("#open-dispute")
     expect(admin.locator("#open-dispute-dialog")).to_be_visible()
     check(admin, "admin dispute popup")
+    admin.keyboard.press("Escape")
+    admin.goto(f"{system.web}/admin/orders/{silent.order_id}#messages")
+    expect(admin.locator("#no-messages")).to_be_visible()
+    check(admin, "admin order without messages (contact the customer)")
+    admin.goto(f"{system.web}/admin/messages?q=nothing{uuid.uuid4().hex[:8]}")
+    expect(admin.locator("#no-threads")).to_be_visible()
+    check(admin, "admin Messages list, empty")
+    admin.goto(f"{system.web}/admin/no-such-page")
+    expect(admin.locator("h1")).to_be_visible()
+    check(admin, "admin page not found")
 
     customer = sign_in("customer-1")
     expect(customer.locator("#threads")).to_be_visible()
@@ -84,6 +94,10 @@ def test_every_screen_passes_axe(
     customer.click("#open-dispute")
     expect(customer.locator("#open-dispute-dialog")).to_be_visible()
     check(customer, "storefront dispute popup")
+    customer.keyboard.press("Escape")
+    customer.goto(f"{system.web}/store/orders/{silent.order_id}")
+    expect(customer.locator("#no-messages")).to_be_visible()
+    check(customer, "storefront order without messages")
 
     assert not found, "axe-core, serious/critical violations:\n" + "\n".join(
         f"{screen}:\n{text}" for screen, text in found.items()
