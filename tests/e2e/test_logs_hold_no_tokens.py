@@ -51,6 +51,7 @@ def test_no_service_log_holds_a_token_after_a_browser_story(
         lambda: logs(system)["notifier"].count("/v1/stream") >= 2, what="the notifier's access log of both streams"
     )
     assert streams
+    assert "/v1/stream?ticket=[redacted]" in logs(system)["notifier"]  # the page opens its stream with a ticket
     found = logs(system)
     for name, text in found.items():
         for token in tokens:

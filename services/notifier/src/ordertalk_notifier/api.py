@@ -6,16 +6,19 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Annotated
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request, Security
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import APIKeyQuery
 from ordertalk_threadstate import BellCounts as Figures
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ordertalk_notifier.alerts import ADMIN_AUDIENCE, customer_audience
 from ordertalk_notifier.hub import Alert, BroadcastHub
 from ordertalk_notifier.ports import BellCounts, Outbox, OutboxEntry
+from ordertalk_notifier.tickets import StreamTickets
 from ordertalk_runtime.api_docs import install_api_docs
 from ordertalk_runtime.auth import (
     BearerCredentials,
@@ -25,11 +28,12 @@ from ordertalk_runtime.auth import (
     QueryToken,
     TokenCodec,
     principal_from_request,
+    unauthorized,
 )
 from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.metrics import install_metrics
 from ordertalk_runtime.observability import CorrelationMiddleware
-from ordertalk_runtime.problems import install_problem_handlers, problem_responses
+from ordertalk_runtime.problems import WRITE_PROBLEMS, install_problem_handlers, problem_responses
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 CountsOf = Callable[[str], Awaitable[BellCounts]]
@@ -60,6 +64,22 @@ class FailedList(BaseModel):
     """Permanently rejected e-mails, newest first."""
 
     items: list[FailedNotification]
+
+
+TICKET_SCHEME = APIKeyQuery(
+    name="ticket",
+    scheme_name="streamTicket",
+    description="A stream ticket from POST /v1/stream/tickets: what an EventSource's URL carries instead of the JWT.",
+    auto_error=False,
+)
+StreamTicket = Annotated[str | None, Security(TICKET_SCHEME)]
+
+
+class StreamTicketOut(BaseModel):
+    """A ticket that opens the caller's bell stream (``GET /v1/stream?ticket=...``) for a short while."""
+
+    ticket: str = Field(description="Opaque; good for GET /v1/stream only")
+    expires_in: int = Field(description="Seconds it stays valid (a reconnect within them may reuse it)")
 
 
 def failed_view(entry: OutboxEntry) -> FailedNotification:
@@ -113,8 +133,10 @@ def create_app(
     ready: Callable[[], Awaitable[dict[str, bool]]],
     cors_origins: list[str],
     lifespan: Lifespan | None = None,
+    tickets: StreamTickets | None = None,
 ) -> FastAPI:
     """The notifier's HTTP API."""
+    stream_tickets = tickets or StreamTickets()
     app = FastAPI(title="ordertalk notifier", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.token_codec = codec
     install_problem_handlers(app)
@@ -123,7 +145,7 @@ def create_app(
     install_metrics(app, "notifier")
     app.add_middleware(CorrelationMiddleware)
     app.add_middleware(
-        CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET"], allow_headers=["Authorization"]
+        CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST"], allow_headers=["Authorization"]
     )
 
     @app.get("/healthz")
@@ -150,12 +172,33 @@ def create_app(
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}, "description": STREAM_DESCRIPTION}},
     )
-    async def stream(request: Request, _bearer: BearerCredentials, _query: QueryToken) -> StreamingResponse:
-        """The caller's bell as server-sent events; the token in the Authorization header or ``access_token``."""
-        principal = principal_from_request(request, codec, allow_query_token=True)
+    async def stream(
+        request: Request, _bearer: BearerCredentials, _query: QueryToken, ticket: StreamTicket
+    ) -> StreamingResponse:
+        """The caller's bell as server-sent events: a stream ticket (``ticket``), or the token in the header.
+
+        ``access_token`` (the JWT in the URL) is still accepted, for clients that have no ticket yet.
+        """
+        if ticket:
+            found = stream_tickets.principal(ticket)
+            if found is None:
+                raise unauthorized("the stream ticket is unknown or has expired; take a new one")
+            principal = found
+        else:
+            principal = principal_from_request(request, codec, allow_query_token=True)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         events = bell_events(hub, audience_of(principal), counts_of, PING_SECONDS)
         return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+
+    @app.post(
+        "/v1/stream/tickets",
+        status_code=201,
+        response_model=StreamTicketOut,
+        responses=problem_responses(*WRITE_PROBLEMS),
+    )
+    async def stream_ticket(principal: CurrentPrincipal) -> StreamTicketOut:
+        """A short-lived ticket for the caller's bell stream, so the stream's URL never carries the bearer token."""
+        return StreamTicketOut(ticket=stream_tickets.issue(principal), expires_in=int(stream_tickets.ttl_seconds))
 
     @app.get("/v1/notifications/failed", responses=problem_responses(403))
     async def failed(_: CurrentAdmin, limit: int = Query(default=100, ge=1, le=1000)) -> FailedList:

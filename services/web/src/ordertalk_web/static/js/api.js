@@ -107,9 +107,16 @@ export const messaging = {
   markThreads: (read, selection) => write(read ? "/v1/threads/read" : "/v1/threads/unread", selection),
 };
 
-export function streamUrl() {
+// The bell stream's URL with a short-lived stream ticket in it: an EventSource cannot send the bearer
+// header, and a URL ends up in logs, so it carries the ticket, never the token. null without one.
+export async function streamUrl() {
   const session = getSession();
-  return `${config.notifierUrl}/v1/stream?access_token=${encodeURIComponent(session ? session.token : "")}`;
+  if (!session) return null;
+  const headers = { Accept: "application/json", Authorization: `Bearer ${session.token}` };
+  const response = await send(`${config.notifierUrl}/v1/stream/tickets`, { method: "POST", headers });
+  const data = response && response.ok ? await response.json().catch(() => null) : null;
+  if (!data || typeof data.ticket !== "string") return null;
+  return `${config.notifierUrl}/v1/stream?ticket=${encodeURIComponent(data.ticket)}`;
 }
 
 export { config };

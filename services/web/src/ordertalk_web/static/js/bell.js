@@ -2,6 +2,7 @@
 import { notePosition, projections, streamUrl } from "./api.js";
 
 const POLL_MS = 4000;
+const REOPEN_MS = 2000;
 const RELOAD_DELAY_MS = 150;
 const listeners = [];
 
@@ -48,18 +49,38 @@ export function watchBell(shellUpdate) {
     startPolling();
     return;
   }
-  const source = new EventSource(streamUrl());
-  source.addEventListener("bell", (event) => {
-    stopPolling();
-    let data;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
+  let source = null;
+  let leaving = false;
+  // Open the stream with a new ticket; when the stream closes for good (its ticket expired or the
+  // notifier restarted and forgot it), poll meanwhile and open it again with another ticket.
+  const open = async () => {
+    const url = leaving ? null : await streamUrl();
+    if (leaving) return;
+    if (!url) {
+      startPolling();
+      setTimeout(open, REOPEN_MS * 5);
       return;
     }
-    if (typeof data.position === "number") notePosition(data.position);
-    onCounts(data.counts || data, data);
+    source = new EventSource(url);
+    source.addEventListener("bell", (event) => {
+      stopPolling();
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (typeof data.position === "number") notePosition(data.position);
+      onCounts(data.counts || data, data);
+    });
+    source.addEventListener("error", (event) => {
+      startPolling();
+      if (event.target.readyState === EventSource.CLOSED) setTimeout(open, REOPEN_MS);
+    });
+  };
+  window.addEventListener("pagehide", () => {
+    leaving = true;
+    if (source) source.close();
   });
-  source.addEventListener("error", startPolling);
-  window.addEventListener("pagehide", () => source.close());
+  open();
 }
