@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -80,12 +81,12 @@ class NotifierProcess:
             | self.extra_env
         )
 
-    def start(self) -> NotifierProcess:
-        """Start and wait until /readyz says the consumer runs."""
+    def start(self, until: Callable[[], bool] | None = None) -> NotifierProcess:
+        """Start and wait until /readyz says the consumer runs (or until ``until()`` holds, checked every 50 ms)."""
         self.port = free_port()
         argv = python_argv("-m", "ordertalk_notifier", "serve", "--host", "127.0.0.1", "--port", str(self.port))
         self.process = ManagedProcess("notifier", argv, self.log_dir / f"notifier-{self.port}.log", env=self.env())
-        self.process.start(self._ready, timeout=60)
+        self.process.start(until or self._ready, timeout=60)
         return self
 
     def _ready(self) -> bool:
@@ -126,7 +127,7 @@ def mails_by_order(messages: list[EmailMessage], order_ids: Sequence[str]) -> di
         body = msg.get_body(("plain",))
         text = str(body.get_content()) if body is not None else ""
         for part in text.split("/orders/")[1:]:
-            order_id = part.split("/")[0].split()[0]
+            order_id = re.split(r"[/#?\s]", part, maxsplit=1)[0]  # the link's path segment, without its fragment
             if order_id in wanted:
                 found[order_id].append(msg)
                 break

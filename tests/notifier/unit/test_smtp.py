@@ -6,7 +6,7 @@ import aiosmtplib
 import pytest
 
 from ordertalk_notifier.adapters.smtp import SmtpMailer, _classify
-from ordertalk_notifier.ports import PermanentMailError, TransientMailError
+from ordertalk_notifier.ports import MailServerUnavailable, PermanentMailError, TransientMailError
 from ordertalk_notifier.settings import SmtpSettings
 
 
@@ -30,3 +30,21 @@ def test_answers_are_sorted_into_transient_and_permanent() -> None:
     assert isinstance(_classify(aiosmtplib.SMTPDataError(452, "full")), TransientMailError)
     assert isinstance(_classify(aiosmtplib.SMTPConnectError("refused")), TransientMailError)
     assert isinstance(_classify(ConnectionResetError()), TransientMailError)
+
+
+def test_the_server_not_answering_is_an_outage_one_recipients_4xx_is_not() -> None:
+    outage = [
+        aiosmtplib.SMTPConnectError("refused"),
+        ConnectionRefusedError(),
+        aiosmtplib.SMTPServerDisconnected("gone"),
+        aiosmtplib.SMTPReadTimeoutError("slow"),
+        aiosmtplib.SMTPDataError(421, "shutting down"),
+        aiosmtplib.SMTPAuthenticationError(535, "bad credentials"),
+        aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(421, "closing", "a@x.example")]),
+    ]
+    assert all(isinstance(_classify(exc), MailServerUnavailable) for exc in outage)
+    assert isinstance(_classify(aiosmtplib.SMTPHeloError(554, "go away"), connecting=True), MailServerUnavailable)
+    busy = aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(451, "later", "a@x.example")])
+    for exc in (busy, aiosmtplib.SMTPDataError(452, "full")):
+        found = _classify(exc)
+        assert isinstance(found, TransientMailError) and not isinstance(found, MailServerUnavailable)

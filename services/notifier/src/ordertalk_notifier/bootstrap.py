@@ -55,6 +55,8 @@ class Notifier:
             workers=self.smtp.connections,
             poll_seconds=s.notifier_poll_seconds,
             lease_seconds=s.notifier_lease_seconds,
+            max_unmarked=s.notifier_max_unmarked,
+            probe_seconds=s.notifier_probe_seconds,
         )
         self.handler = EventHandler(
             self.threads,

@@ -10,6 +10,7 @@ from ordertalk_threadstate import ThreadState, bell_counts
 from ordertalk_notifier.ports import (
     BellCounts,
     ContributionRow,
+    MailServerUnavailable,
     OutboxEntry,
     PermanentMailError,
     Status,
@@ -100,6 +101,11 @@ class InMemoryOutbox:
     async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None:
         self.entries[key] = dataclasses.replace(self.entries[key], last_error=error, next_attempt_at=next_attempt_at)
 
+    async def mark_retry_many(self, keys: list[str], error: str, next_attempt_at: datetime) -> None:
+        for key in keys:
+            if self.entries[key].status == "pending":
+                await self.mark_retry(key, error, next_attempt_at)
+
     async def mark_failed(self, key: str, error: str, now: datetime) -> None:
         self.entries[key] = dataclasses.replace(self.entries[key], status="failed", last_error=error, failed_at=now)
 
@@ -111,18 +117,27 @@ class InMemoryOutbox:
 
 
 class RecordingMailer:
-    """Mailer that records messages; scripted failures per recipient are raised first."""
+    """Mailer that records messages; an outage (``down``) and scripted failures per recipient are raised first."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, bytes]] = []
         self.transient_failures: dict[str, int] = {}
         self.rejected: set[str] = set()
+        self.down = False
+        self.probes = 0
+
+    async def probe(self) -> None:
+        self.probes += 1
+        if self.down:
+            raise MailServerUnavailable("ConnectionRefusedError: connection refused")
 
     async def send(self, sender: str, recipient: str, message: bytes) -> None:
+        if self.down:
+            raise MailServerUnavailable("ConnectionRefusedError: connection refused")
         if recipient in self.rejected:
             raise PermanentMailError(f"550 {recipient} rejected")
         left = self.transient_failures.get(recipient, 0)
         if left:
             self.transient_failures[recipient] = left - 1
-            raise TransientMailError("421 try later")
+            raise TransientMailError("451 mailbox busy, try later")
         self.sent.append((sender, recipient, message))

@@ -73,6 +73,9 @@ class Outbox(Protocol):
 
     async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None: ...
 
+    async def mark_retry_many(self, keys: list[str], error: str, next_attempt_at: datetime) -> None:
+        """Put every one of ``keys`` that is still pending back for ``next_attempt_at`` (one write)."""
+
     async def mark_failed(self, key: str, error: str, now: datetime) -> None: ...
 
     async def failed(self, limit: int = 100) -> list[OutboxEntry]: ...
@@ -84,6 +87,10 @@ class TransientMailError(Exception):
     """Delivery failed for now (server down, 4xx): try again later."""
 
 
+class MailServerUnavailable(TransientMailError):
+    """The mail server itself does not answer or refuses service (connection, timeout, 421, login): an outage."""
+
+
 class PermanentMailError(Exception):
     """The server rejected the message for good (5xx): do not retry."""
 
@@ -92,4 +99,7 @@ class Mailer(Protocol):
     """Hands a rendered message to a mail server."""
 
     async def send(self, sender: str, recipient: str, message: bytes) -> None:
-        """Deliver; TransientMailError or PermanentMailError on failure."""
+        """Deliver; TransientMailError (MailServerUnavailable in an outage) or PermanentMailError on failure."""
+
+    async def probe(self) -> None:
+        """Whether the server answers (connect, greeting, login as configured); MailServerUnavailable if not."""

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long a claimed e-mail stays hidden from other senders (crash recovery)."
     )
     notifier_poll_seconds: float = Field(default=1.0, gt=0, description="How often due outbox rows are looked for.")
+    notifier_max_unmarked: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="E-mails per SMTP connection handed to the server and not yet marked sent, at most: what a crash"
+        " may send twice. Sending waits for the mark when this many are unmarked.",
+    )
+    notifier_probe_seconds: float = Field(
+        default=1.0, gt=0, description="During an SMTP outage, how often the server is asked whether it answers."
+    )
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -169,9 +169,16 @@ class MongoOutbox:
         return len(result.inserted_ids)
 
     async def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxEntry]:
+        """Answers [] only when nothing is due: rows another sender claimed between the query and the claim are
+        no longer due, so the query is asked again (senders drain a backlog side by side)."""
         due = {"status": "pending", "next_attempt_at": {"$lte": now}}
-        cursor = self.coll.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit)
-        return await self.claim([d["_id"] async for d in cursor], now, lease_seconds)
+        while True:
+            cursor = self.coll.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit)
+            keys = [d["_id"] async for d in cursor]
+            if not keys:
+                return []
+            if claimed := await self.claim(keys, now, lease_seconds):
+                return claimed
 
     async def claim(self, keys: list[str], now: datetime, lease_seconds: float) -> list[OutboxEntry]:
         if not keys:
@@ -197,6 +204,13 @@ class MongoOutbox:
         await self.coll.update_one(
             {"_id": key, "status": "pending"}, {"$set": {"last_error": error, "next_attempt_at": next_attempt_at}}
         )
+
+    async def mark_retry_many(self, keys: list[str], error: str, next_attempt_at: datetime) -> None:
+        if keys:
+            await self.coll.update_many(
+                {"_id": {"$in": keys}, "status": "pending"},
+                {"$set": {"last_error": error, "next_attempt_at": next_attempt_at}},
+            )
 
     async def mark_failed(self, key: str, error: str, now: datetime) -> None:
         await self.coll.update_one({"_id": key}, {"$set": {"status": "failed", "last_error": error, "failed_at": now}})
