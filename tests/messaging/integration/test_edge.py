@@ -71,6 +71,18 @@ def test_a_malformed_body_without_a_token_is_401_not_422(edge_service: RunningSe
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize(("method", "path", "expected"), [("PUT", "/healthz", 405), ("POST", "/v1/nowhere", 404)])
+def test_a_write_no_route_takes_is_answered_by_the_router_not_by_authentication(
+    edge_service: RunningService, method: str, path: str, expected: int
+) -> None:
+    """No token needed to learn that a method or path does not exist: 405 or 404, as the API documents."""
+    response = httpx.request(
+        method, f"{edge_service.url}{path}", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == expected
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 def test_a_100_mb_body_without_a_token_is_refused_before_it_is_read(edge_service: RunningService) -> None:
     assert edge_service.process.pid is not None
     before = peak_rss_kb(edge_service.process.pid)

@@ -16,7 +16,8 @@ def test_a_100_mb_write_is_answered_at_once_401_without_a_token_and_413_with_one
     head = {"Content-Type": "application/json", "Content-Length": str(HUNDRED_MB)}
     token = {"Authorization": f"Bearer {CODEC.mint(Principal('admin', 'staff-1', 'Staff'))}"}
     for extra, expected in (({}, 401), (token, 413)):
-        status, headers, body, elapsed = raw_post(notifier.url, "/v1/stream", head | extra, megabytes(HUNDRED_MB))
+        body_of = megabytes(HUNDRED_MB)
+        status, headers, body, elapsed = raw_post(notifier.url, "/v1/stream/tickets", head | extra, body_of)
         assert (status, headers["content-type"]) == (expected, "application/problem+json")
         assert json.loads(body)["status"] == expected
         assert elapsed < 2.0

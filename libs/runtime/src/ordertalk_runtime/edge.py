@@ -2,8 +2,10 @@
 
 ``EdgeMiddleware`` runs before routing, so no route reads a byte of a request it would refuse:
 
-1. a write (POST, PUT, PATCH, DELETE) to any path but the service's public ones must carry a bearer
-   token that verifies, or it is answered 401 before its body is read;
+1. a write (POST, PUT, PATCH, DELETE) to any route but the service's public ones must carry a bearer
+   token that verifies, or it is answered 401 before its body is read; a write no route takes (an
+   unknown path, or a method the path does not have) goes on to the router's own 404 or 405, which
+   reads no body either;
 2. a write declaring a body over ``HTTP_MAX_BODY_BYTES`` is answered 413 at once, and a body that
    grows past it while being read (no Content-Length, or a false one) is cut there and answered 413;
 3. each principal has a bucket of writes (``RATE_LIMIT_WRITES_PER_SECOND``, ``..._BURST``), and each
@@ -24,6 +26,7 @@ from fastapi import HTTPException
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.requests import Request
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordertalk_runtime.auth import VERIFIED_PRINCIPAL, Principal, TokenCodec, bearer_principal, bearer_token
@@ -99,6 +102,9 @@ class EdgeMiddleware:
                 await self.codec.prepare(token or request.query_params.get("access_token", ""))
             await self.app(scope, receive, send)
             return
+        if not self._routed(scope):
+            await self._pass_on(scope, receive, send)
+            return
         refusal = await self._check(scope)
         if refusal is not None:
             await self._answer(scope, receive, send, refusal)
@@ -120,6 +126,14 @@ class EdgeMiddleware:
         if refusal is None and length is not None and length > self.max_body:
             return Problem(413, "Content Too Large", f"the request body is larger than {self.max_body} bytes")
         return refusal
+
+    @staticmethod
+    def _routed(scope: Scope) -> bool:
+        """Whether a route of the app takes this method on this path (an app without a router: assume so)."""
+        router = getattr(scope.get("app"), "router", None)
+        if router is None:
+            return True
+        return any(route.matches(scope)[0] is Match.FULL for route in router.routes)
 
     def _limit(self, buckets: TokenBuckets, key: str) -> Problem | None:
         wait = buckets.take(key, self.clock())
