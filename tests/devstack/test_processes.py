@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.polling import wait_for
+from tests.support.survivors import identity, survivors
 
 from ordertalk_devstack.__main__ import Stopping
 from ordertalk_devstack.processes import ManagedProcess, python_argv
@@ -42,20 +43,6 @@ for n in range(2):
 print("ready", flush=True)
 time.sleep(600)
 """
-
-
-def identity(pid: int) -> tuple[int, int] | None:
-    """(pid, start time) of a live process from /proc, None once it ended (a zombie counts as ended)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return None if fields[0] in "ZX" else (pid, int(fields[19]))  # pids are reused: the start time tells
-
-
-def survivors(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which of these processes (pid, start time) still run."""
-    return {proc for proc in processes if identity(proc[0]) == proc}
 
 
 def kill_left_over(processes: set[tuple[int, int]]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.support.polling import wait_for
+from tests.support.survivors import identity, survivors
 
 from ordertalk_devstack.free_ports import free_port
 from ordertalk_devstack.ports import WHAT, variable
@@ -33,20 +34,6 @@ class Devstack:
     def children(self) -> set[tuple[int, int]]:
         """(pid, start time) of every process it started, and theirs."""
         return {found for stat in descendants(self.popen.pid) if (found := identity(stat.pid))}
-
-
-def identity(pid: int) -> tuple[int, int] | None:
-    """(pid, start time) of a live process from /proc, None once it ended (a zombie counts as ended)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return None if fields[0] in "ZX" else (pid, int(fields[19]))  # pids are reused: the start time tells
-
-
-def survivors(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which of these processes (pid, start time) still run."""
-    return {proc for proc in processes if identity(proc[0]) == proc}
 
 
 @pytest.fixture
