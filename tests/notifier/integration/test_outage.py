@@ -54,6 +54,19 @@ async def test_an_smtp_outage_is_two_warnings_and_the_backlog_drains_within_seco
     notifier = NotifierProcess(kafka_settings, mongo_url, mail_catcher.port, server_logs, extra_env=SLOW_BACKOFF)
     notifier.start()
     try:
+        # The topic is the suite's: first the earlier tests' events are consumed and their e-mails sent, so that
+        # the drain measured below is this test's backlog, not theirs (on a slow database that takes a while).
+        def caught_up() -> bool:
+            text = httpx.get(f"{notifier.url}/metrics", timeout=5).text
+            lags = [
+                s.value
+                for f in text_string_to_metric_families(text)
+                for s in f.samples
+                if s.name == "ordertalk_consumer_lag"
+            ]
+            return bool(lags) and not any(lags) and not outbox_rows(mongo_url, notifier.mongo_db, status="pending")
+
+        wait_until(caught_up, 180, "the notifier to catch up with the shared topic", interval=0.2)
         mail_catcher.process.stop()
         wait_until(lambda: not port_open(mail_catcher.port), 10, "the SMTP catcher to stop")
         threads = [ThreadBuilder() for _ in range(THREADS)]
@@ -72,7 +85,7 @@ async def test_an_smtp_outage_is_two_warnings_and_the_backlog_drains_within_seco
             return recorded and smtp_metrics(notifier.url).get("ordertalk_smtp_up") == 0
 
         wait_until(held, 60, "every e-mail recorded, and the outage found, while SMTP is down", interval=0.2)
-        assert mail_catcher.messages() == []
+        assert not any(mails_by_order(mail_catcher.messages(), [t.order_id for t in threads]).values())
         during = smtp_metrics(notifier.url)
         assert during["ordertalk_smtp_up"] == 0 and during["ordertalk_smtp_outages_total"] == 1
 

@@ -90,6 +90,7 @@ async def test_an_outage_holds_the_batch_and_the_first_answer_of_the_server_send
         assert await sender.drain() == 1
         assert sender.watch.down and mailer.sent == []
         assert all(e.last_error and e.next_attempt_at == clock.now for e in outbox.entries.values())
+        assert sorted(e.attempts for e in outbox.entries.values()) == [0, 0, 1]  # only the one tried counts
         assert await sender.drain() == 0  # nobody takes e-mails while the server is known to be down
         assert not await sender.probe()
         mailer.down = False
@@ -175,6 +176,7 @@ async def test_a_batch_stops_sending_before_its_lease_runs_out() -> None:
     assert await sender.deliver_batch(batch) == 3  # 12 s of the 20 s lease gone: the other 3 go back, unsent
     assert len(mailer.sent) == 3 and await outbox.count("sent") == 3
     assert all(outbox.entries[f"k{n}"].next_attempt_at == clock.now for n in range(3, 6))
+    assert [outbox.entries[f"k{n}"].attempts for n in range(6)] == [1, 1, 1, 0, 0, 0]  # untried: no attempt
 
 
 async def test_sent_marks_are_grouped_while_a_write_is_in_flight() -> None:

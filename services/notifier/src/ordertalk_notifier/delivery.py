@@ -193,7 +193,7 @@ class OutboxSender:
 
     async def _hold(self, entries: list[OutboxEntry], reason: str) -> None:
         if entries:
-            await self.outbox.mark_retry_many([e.key for e in entries], reason, self.clock())
+            await self.outbox.release_untried([e.key for e in entries], reason, self.clock())
 
     async def _make_way(self) -> None:
         """Between e-mails: yield the loop, and while it is busy (the other work took longer than

@@ -101,10 +101,13 @@ class InMemoryOutbox:
     async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None:
         self.entries[key] = dataclasses.replace(self.entries[key], last_error=error, next_attempt_at=next_attempt_at)
 
-    async def mark_retry_many(self, keys: list[str], error: str, next_attempt_at: datetime) -> None:
+    async def release_untried(self, keys: list[str], reason: str, next_attempt_at: datetime) -> None:
         for key in keys:
-            if self.entries[key].status == "pending":
-                await self.mark_retry(key, error, next_attempt_at)
+            entry = self.entries[key]
+            if entry.status == "pending":
+                self.entries[key] = dataclasses.replace(
+                    entry, last_error=reason, next_attempt_at=next_attempt_at, attempts=max(entry.attempts - 1, 0)
+                )
 
     async def mark_failed(self, key: str, error: str, now: datetime) -> None:
         self.entries[key] = dataclasses.replace(self.entries[key], status="failed", last_error=error, failed_at=now)

@@ -73,8 +73,9 @@ class Outbox(Protocol):
 
     async def mark_retry(self, key: str, error: str, next_attempt_at: datetime) -> None: ...
 
-    async def mark_retry_many(self, keys: list[str], error: str, next_attempt_at: datetime) -> None:
-        """Put every one of ``keys`` that is still pending back for ``next_attempt_at`` (one write)."""
+    async def release_untried(self, keys: list[str], reason: str, next_attempt_at: datetime) -> None:
+        """Put claimed rows that were not tried back for ``next_attempt_at``: the pending ones among ``keys``, their
+        claim's attempt taken back, so ``attempts`` counts only sends tried (one write)."""
 
     async def mark_failed(self, key: str, error: str, now: datetime) -> None: ...
 

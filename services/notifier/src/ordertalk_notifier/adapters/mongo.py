@@ -205,11 +205,11 @@ class MongoOutbox:
             {"_id": key, "status": "pending"}, {"$set": {"last_error": error, "next_attempt_at": next_attempt_at}}
         )
 
-    async def mark_retry_many(self, keys: list[str], error: str, next_attempt_at: datetime) -> None:
+    async def release_untried(self, keys: list[str], reason: str, next_attempt_at: datetime) -> None:
         if keys:
             await self.coll.update_many(
-                {"_id": {"$in": keys}, "status": "pending"},
-                {"$set": {"last_error": error, "next_attempt_at": next_attempt_at}},
+                {"_id": {"$in": keys}, "status": "pending", "attempts": {"$gt": 0}},
+                {"$set": {"last_error": reason, "next_attempt_at": next_attempt_at}, "$inc": {"attempts": -1}},
             )
 
     async def mark_failed(self, key: str, error: str, now: datetime) -> None:
