@@ -41,7 +41,7 @@ class SentMarks:
 
     An e-mail handed to the server counts as unmarked until the write that marks it sent has landed; before the
     next one is handed over, ``room`` waits until fewer than ``limit`` are. So a crash resends at most ``limit``
-    e-mails of this sender (same Message-ID), whatever the database's latency: with the default of 2 one e-mail is
+    e-mails of this sender (same Message-ID), whatever the database's latency: with a bound of 2 one e-mail is
     sent while the mark of the one before it is written, so a fast database costs no round trip per e-mail.
     """
 
@@ -110,7 +110,7 @@ class OutboxSender:
     poll_seconds: float = 1.0
     lease_seconds: float = 60.0
     claim_batch: int = 50
-    max_unmarked: int = 2
+    max_unmarked: int = 4
     probe_seconds: float = 1.0
     clock: Clock = utc_now
     busy_loop_seconds: float = 0.002

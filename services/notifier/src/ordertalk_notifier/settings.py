@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     )
     notifier_poll_seconds: float = Field(default=1.0, gt=0, description="How often due outbox rows are looked for.")
     notifier_max_unmarked: int = Field(
-        default=2,
+        default=4,
         ge=1,
         le=1000,
         description="E-mails per SMTP connection handed to the server and not yet marked sent, at most: what a crash"
