@@ -1,11 +1,11 @@
-"""Pure projector: fold a thread's pending events into its state, parking what lies beyond a gap."""
+"""Pure projector: the read models' step over one event; the gap handling is the shared fold's."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ordertalk_threadstate import LastMessage, ThreadState, apply_event
+from ordertalk_threadstate import Folded, LastMessage, ThreadState, apply_event, fold_thread
 
 from ordertalk_contracts import DisputeOpenedV1, MessagePostedV1, ThreadEvent, ThreadStartedV1
 from ordertalk_projections.keywords import words
@@ -25,26 +25,8 @@ class ThreadProjection:
     latest_by_party: dict[str, LastMessage] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class FoldOutcome:
-    """The result of folding a thread's pending events."""
-
-    projection: ThreadProjection | None
-    applied: list[ThreadEvent] = field(default_factory=list)
-    waiting: list[ThreadEvent] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        """Whether any event was applied."""
-        return bool(self.applied)
-
-    @property
-    def missing_versions(self) -> tuple[int, int] | None:
-        """The (first, last) thread versions missing before the earliest waiting event, if any wait."""
-        if not self.waiting:
-            return None
-        have = self.projection.state.version if self.projection else 0
-        return have + 1, self.waiting[0].thread_version - 1
+FoldOutcome = Folded[ThreadProjection]
+"""The result of folding a thread's pending events (the shared fold's outcome)."""
 
 
 def project(current: ThreadProjection | None, event: ThreadEvent) -> ThreadProjection:
@@ -66,22 +48,5 @@ def project(current: ThreadProjection | None, event: ThreadEvent) -> ThreadProje
 
 
 def fold(current: ThreadProjection | None, events: list[ThreadEvent]) -> FoldOutcome:
-    """Apply every event that continues the thread's versions, in version order.
-
-    Events at or below the current version are redeliveries and are dropped; events beyond a
-    missing version are returned as ``waiting`` (to be parked until the gap is filled).
-    """
-    have = current.state.version if current else 0
-    pending: dict[int, ThreadEvent] = {}
-    for event in events:
-        if event.thread_version > have:
-            pending.setdefault(event.thread_version, event)
-    applied: list[ThreadEvent] = []
-    projection = current
-    while have + 1 in pending:
-        event = pending.pop(have + 1)
-        projection = project(projection, event)
-        applied.append(event)
-        have += 1
-    waiting = [pending[v] for v in sorted(pending)]
-    return FoldOutcome(projection=projection, applied=applied, waiting=waiting)
+    """The shared gap-handling fold (``ordertalk_threadstate.fold_thread``) with ``project`` as its step."""
+    return fold_thread(current, current.state.version if current else 0, events, project)
