@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from tests.notifier.events import ADMIN, ThreadBuilder, all_kinds
 
-from ordertalk_contracts import ThreadEvent
 from ordertalk_notifier.fakes import InMemoryOutbox, InMemoryThreadStore
-from ordertalk_notifier.handling import EventHandler
+from ordertalk_notifier.handling import BatchOutcome, EventHandler
 from ordertalk_notifier.hub import BroadcastHub
 from ordertalk_notifier.policy import Links
 from ordertalk_notifier.rendering import Sender
@@ -52,15 +51,60 @@ async def test_alerts_reach_subscribers_with_counts_and_descriptions() -> None:
         assert latest[-1]["description"] == "Dispute opened on order #00011 by Jane Doe"
 
 
-async def test_a_gap_is_fast_forwarded_and_still_notifies() -> None:
+async def test_an_event_beyond_a_gap_waits_and_the_late_one_is_applied_not_dropped() -> None:
+    # ThreadStarted, MessagePosted v3, then v2: the store has 2 messages, 2 unread for the staff.
     h = handler()
     t = ThreadBuilder()
-    started = t.started()
-    t.message(t.customer)  # lost
-    later: ThreadEvent = t.message(ADMIN)
+    started, v2, v3 = t.started(), t.message(t.customer, "first"), t.message(t.customer, "second")
     await h.handle_batch([started])
-    outcome = await h.handle_batch([later])
-    assert outcome.new_emails == 1
+    early = await h.handle_batch([v3])
+    assert early.new_emails == 0  # not applied yet: nothing to tell, no count moves
+    state = await h.threads.get(t.order_id)
+    assert state is not None and state.version == 1 and state.message_count == 0
+    assert await h.counts("admin") == {"threads_with_news": 0, "threads_with_unread_messages": 0, "unseen_disputes": 0}
+    late = await h.handle_batch([v2])
+    assert late.new_emails == 2  # the store's e-mails for v2 and v3, once each
+    state = await h.threads.get(t.order_id)
+    assert state is not None and (state.version, state.message_count, state.unread_for("admin")) == (3, 2, 2)
+    assert await h.counts("admin") == {"threads_with_news": 1, "threads_with_unread_messages": 1, "unseen_disputes": 0}
+    assert isinstance(h.threads, InMemoryThreadStore) and not h.threads.parked
+    assert await h.handle_batch([v2, v3]) == BatchOutcome()  # redeliveries change nothing
+
+
+async def test_parked_events_are_durable_across_a_restart_and_a_redelivery_fills_the_gap() -> None:
+    h = handler()
+    t = ThreadBuilder()
+    started, v2, v3, v4 = t.started(), t.message(t.customer), t.message(ADMIN), t.read(t.customer)
+    await h.handle_batch([started, v4, v3])
+    assert isinstance(h.threads, InMemoryThreadStore)
+    assert sorted(v for _, v in h.threads.parked) == [3, 4]
+    again = EventHandler(h.threads, h.outbox, h.hub, h.links, h.sender)  # a new process over the same stores
+    await again.handle_batch([v2])
+    state = await again.threads.get(t.order_id)
+    assert state is not None and state.version == 4 and state.unread_for("customer") == 0
+    assert not h.threads.parked
+    assert len(h.outbox.entries) == 2  # customer's message to the store, the staff's reply to the customer
+
+
+async def test_pipelined_batches_see_the_events_parked_by_a_batch_not_persisted_yet() -> None:
+    h = handler()
+    t = ThreadBuilder()
+    started, v2, v3 = t.started(), t.message(t.customer), t.message(t.customer)
+    first = await h.prepare([started, v3])
+    second = await h.prepare([v2])
+    await h.persist(first, second)
+    state = await h.threads.get(t.order_id)
+    assert state is not None and state.version == 3 and state.message_count == 2
+    assert isinstance(h.threads, InMemoryThreadStore) and not h.threads.parked
+
+
+async def test_a_thread_whose_first_event_is_not_thread_started_creates_no_state_and_no_count() -> None:
+    h = handler()
+    forged = ThreadBuilder().message(ADMIN)  # version 1, but a message: nobody registered this order
+    outcome = await h.handle_batch([forged])
+    assert outcome.new_emails == 0 and await h.threads.get(forged.order_id) is None
+    assert await h.counts("admin") == {"threads_with_news": 0, "threads_with_unread_messages": 0, "unseen_disputes": 0}
+    assert isinstance(h.threads, InMemoryThreadStore) and list(h.threads.parked) == [(forged.order_id, 1)]
 
 
 async def test_the_tally_matches_counts_recomputed_from_the_states() -> None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from ordertalk_threadstate import ThreadState, bell_counts
 
+from ordertalk_contracts import ThreadEvent
 from ordertalk_notifier.ports import (
     BellCounts,
     ContributionRow,
@@ -23,6 +24,7 @@ class InMemoryThreadStore:
 
     def __init__(self) -> None:
         self.states: dict[str, ThreadState] = {}
+        self.parked: dict[tuple[str, int], ThreadEvent] = {}
 
     async def get(self, order_id: str) -> ThreadState | None:
         return self.states.get(order_id)
@@ -50,6 +52,25 @@ class InMemoryThreadStore:
     async def customer_counts(self, customer_id: str) -> BellCounts:
         own = [s for s in self.states.values() if s.customer is not None and s.customer.id == customer_id]
         return bell_counts(s.attention_for("customer") for s in own).model_dump()
+
+    async def park(self, events: list[ThreadEvent]) -> None:
+        for event in events:
+            self.parked[(event.order_id, event.thread_version)] = event
+
+    async def load_parked(self, order_ids: list[str]) -> list[ThreadEvent]:
+        wanted = set(order_ids)
+        return [e for (oid, _), e in sorted(self.parked.items()) if oid in wanted]
+
+    async def unpark(self, up_to: list[tuple[str, int]]) -> None:
+        for order_id, version in up_to:
+            for key in [k for k in self.parked if k[0] == order_id and k[1] <= version]:
+                del self.parked[key]
+
+    async def parked_threads(self) -> list[tuple[str, int]]:
+        earliest: dict[str, int] = {}
+        for (oid, _), event in self.parked.items():
+            earliest[oid] = min(event.position, earliest.get(oid, event.position))
+        return sorted(earliest.items(), key=lambda item: item[1])
 
 
 class InMemoryOutbox:

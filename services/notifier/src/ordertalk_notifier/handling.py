@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ordertalk_threadstate import GapDetected, ThreadState, apply_event
+from ordertalk_threadstate import ThreadState, fold_states
 
 from ordertalk_contracts import ThreadEvent
 from ordertalk_notifier.alerts import ADMIN_AUDIENCE, audiences, description_for
@@ -32,16 +32,6 @@ class BatchOutcome:
 
     new_emails: int = 0
     alerts: list[tuple[str, Alert]] = field(default_factory=list)
-
-
-def fold(state: ThreadState | None, event: ThreadEvent) -> ThreadState:
-    """apply_event, fast-forwarding over a gap (earlier events were never seen: nothing to notify about them)."""
-    try:
-        return apply_event(state, event)
-    except GapDetected as gap:
-        log.warning("order %s: %s; fast-forwarding", event.order_id, gap)
-        assert state is not None  # a gap needs a state
-        return apply_event(state.model_copy(update={"version": event.thread_version - 1}), event)
 
 
 def outbox_entry(note: Notification, sender: Sender, now: datetime) -> OutboxEntry:
@@ -78,6 +68,8 @@ class PreparedBatch:
     entries: list[OutboxEntry]
     states: list[ThreadState]
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
+    park: list[ThreadEvent] = field(default_factory=list)  # new events waiting beyond a gap
+    unpark: list[tuple[str, int]] = field(default_factory=list)  # (order id, version): parked events now applied
 
 
 @dataclass
@@ -97,12 +89,30 @@ class EventHandler:
     _states: dict[str, ThreadState] = field(default_factory=dict, init=False)
     _unsaved: dict[str, ThreadState] = field(default_factory=dict, init=False)  # prepared, not persisted yet
     _tally_loaded_at: datetime | None = field(default=None, init=False)
+    _parked_ids: set[str] | None = field(default=None, init=False)  # threads with parked events (None: not read)
+    _unsaved_parked: dict[str, dict[int, ThreadEvent]] = field(default_factory=dict, init=False)
 
     def forget_states(self) -> None:
         """Drop cached states and counts (another process may have written them, e.g. after a rebalance)."""
         self._states.clear()
         self._unsaved.clear()
+        self._unsaved_parked.clear()
+        self._parked_ids = None
         self.tally.invalidate()
+
+    async def _parked_of(self, order_ids: set[str]) -> dict[str, list[ThreadEvent]]:
+        """The parked events of these threads: those stored (one query, only for threads known to have some)
+        and those parked by batches not persisted yet."""
+        if self._parked_ids is None:
+            self._parked_ids = {order_id for order_id, _ in await self.threads.parked_threads()}
+        stored = sorted(order_ids & self._parked_ids)
+        found: dict[str, dict[int, ThreadEvent]] = {}
+        for event in await self.threads.load_parked(stored) if stored else []:
+            found.setdefault(event.order_id, {})[event.thread_version] = event
+        for order_id in order_ids:
+            for version, event in self._unsaved_parked.get(order_id, {}).items():
+                found.setdefault(order_id, {}).setdefault(version, event)
+        return {order_id: list(events.values()) for order_id, events in found.items()}
 
     async def _refresh_tally(self) -> None:
         now = self.clock()
@@ -147,31 +157,51 @@ class EventHandler:
         committed; until then their states stay readable here, so the next batch can be prepared meanwhile.
         """
         news: dict[str, list[tuple[ThreadEvent, str | None]]] = {}
-        current: dict[str, ThreadState | None] = {}
         changed: dict[str, ThreadState] = {}
         original: dict[str, ThreadState | None] = {}
         entries: list[OutboxEntry] = []
+        park: list[ThreadEvent] = []
+        unpark: list[tuple[str, int]] = []
         now = self.clock()
         await self._refresh_tally()
-        known = await self._states_of({event.order_id for event in events})
+        by_thread: dict[str, list[ThreadEvent]] = {}
         for event in events:
-            if event.order_id in current:
-                before = current[event.order_id]
-            else:
-                before = original[event.order_id] = known.get(event.order_id)
-            after = fold(before, event)
-            entries += [outbox_entry(n, self.sender, now) for n in notifications_for(event, after, self.links)]
-            if after is not before:
-                changed[after.order_id] = after
+            by_thread.setdefault(event.order_id, []).append(event)
+        known = await self._states_of(set(by_thread))
+        parked = await self._parked_of(set(by_thread))
+        for order_id, new in by_thread.items():
+            before = known.get(order_id)
+            was_parked = parked.get(order_id, [])
+            # The shared fold: what continues the versions is applied in order, what lies beyond a gap waits.
+            folded = fold_states(before, [*new, *was_parked])
+            for event, after in zip(folded.applied, folded.steps, strict=True):
+                entries += [outbox_entry(n, self.sender, now) for n in notifications_for(event, after, self.links)]
                 for audience in audiences(after):
                     news.setdefault(audience, []).append((event, description_for(audience, event, after)))
-            current[event.order_id] = after
+            if folded.changed and folded.projection is not None:
+                changed[order_id], original[order_id] = folded.projection, before
+            parked_versions = {e.thread_version for e in was_parked}
+            park += [e for e in folded.waiting if e.thread_version not in parked_versions]
+            if folded.unstarted:
+                log.warning("order %s: version 1 is not ThreadStarted; its events wait (never started)", order_id)
+            elif folded.waiting:
+                log.info("order %s waits for versions %s", order_id, folded.missing_versions)
+            if any(e.thread_version <= folded.version for e in was_parked):
+                unpark.append((order_id, folded.version))
         # Nothing was changed above, so an exception leaves no trace. From here on the batch counts as applied.
         for state in changed.values():
             self._remember(state)
             self._unsaved[state.order_id] = state
-            self.tally.apply(original[state.order_id], state)
-        prepared = PreparedBatch(entries, list(changed.values()))
+            self.tally.apply(original[state.order_id], state)  # counts move by applied events only
+        for order_id, version in unpark:
+            left = {v: e for v, e in self._unsaved_parked.pop(order_id, {}).items() if v > version}
+            if left:
+                self._unsaved_parked[order_id] = left
+        for event in park:
+            self._unsaved_parked.setdefault(event.order_id, {})[event.thread_version] = event
+            if self._parked_ids is not None:
+                self._parked_ids.add(event.order_id)
+        prepared = PreparedBatch(entries, list(changed.values()), park=park, unpark=unpark)
         self._publish(news, prepared.outcome)
         return prepared
 
@@ -181,14 +211,26 @@ class EventHandler:
         Several batches go in one write of each kind."""
         entries = [e for b in batches for e in b.entries]
         states = list({s.order_id: s for b in batches for s in b.states}.values())  # the latest state of each
+        park = [e for b in batches for e in b.park]
+        unpark = list({oid: v for b in batches for oid, v in b.unpark}.items())  # the latest version of each
         if entries:
             new = await self.outbox.add(entries)
             if len(batches) == 1:
                 batches[0].outcome.new_emails = new
             if new:
                 self.on_new_emails([e.key for e in entries])  # a key offered twice is claimed once
+        if park:
+            await self.threads.park(park)
+            for event in park:
+                waiting = self._unsaved_parked.get(event.order_id, {})
+                if waiting.get(event.thread_version) is event:
+                    del waiting[event.thread_version]
+                    if not waiting:
+                        del self._unsaved_parked[event.order_id]
         if states:
             await self.threads.save_many(states)
+        if unpark:
+            await self.threads.unpark(unpark)  # after the states: a parked copy of an applied version is harmless
         for state in states:
             if self._unsaved.get(state.order_id) is state:
                 del self._unsaved[state.order_id]

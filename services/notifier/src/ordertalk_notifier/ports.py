@@ -8,6 +8,8 @@ from typing import Any, Literal, Protocol
 
 from ordertalk_threadstate import ThreadState
 
+from ordertalk_contracts import ThreadEvent
+
 Status = Literal["pending", "sent", "failed"]
 BellCounts = dict[str, int]  # an ordertalk_threadstate.BellCounts as JSON: the same fields for every audience
 # (customer id, unread messages for the staff, unseen dispute for the staff, the same two for the customer)
@@ -52,6 +54,18 @@ class ThreadStore(Protocol):
     async def admin_counts(self) -> BellCounts: ...
 
     async def customer_counts(self, customer_id: str) -> BellCounts: ...
+
+    async def park(self, events: list[ThreadEvent]) -> None:
+        """Keep events that wait for a missing version (idempotent: one per (order id, thread version))."""
+
+    async def load_parked(self, order_ids: list[str]) -> list[ThreadEvent]:
+        """The events parked for these threads, in version order."""
+
+    async def unpark(self, up_to: list[tuple[str, int]]) -> None:
+        """Forget each thread's parked events up to a version (they are applied)."""
+
+    async def parked_threads(self) -> list[tuple[str, int]]:
+        """(order id, earliest parked position) of every thread that waits for missing events."""
 
 
 class Outbox(Protocol):

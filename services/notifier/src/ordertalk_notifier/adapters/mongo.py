@@ -13,12 +13,14 @@ from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from ordertalk_contracts import ThreadEvent, dump, parse_thread_event
 from ordertalk_notifier.ports import BellCounts, ContributionRow, OutboxEntry, Status
 
 Doc = dict[str, Any]
 THREADS = "notifier_threads"
 AUDIENCE_PARTIES = ("admin", "customer")
 OUTBOX = "notifier_outbox"
+PARKED = "notifier_parked"
 
 
 def connect(url: str) -> AsyncMongoClient[Doc]:
@@ -36,6 +38,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     outbox = db[OUTBOX]
     await outbox.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await outbox.create_index([("claim", ASCENDING)])
+    await db[PARKED].create_index([("order_id", ASCENDING), ("version", ASCENDING)])
 
 
 def _thread_doc(state: ThreadState) -> Doc:
@@ -55,6 +58,7 @@ class MongoThreadStore:
 
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.coll = db[THREADS]
+        self.parked = db[PARKED]
 
     async def get(self, order_id: str) -> ThreadState | None:
         doc = await self.coll.find_one({"_id": order_id})
@@ -102,6 +106,44 @@ class MongoThreadStore:
         )
         figures = Figures(threads_with_news=news, threads_with_unread_messages=messages, unseen_disputes=disputes)
         return figures.model_dump()
+
+    async def park(self, events: list[ThreadEvent]) -> None:
+        """One document per (order id, thread version): parking an event twice stores it once."""
+        if not events:
+            return
+        ops = [
+            UpdateOne(
+                {"_id": f"{e.order_id}:{e.thread_version}"},
+                {
+                    "$set": {
+                        "order_id": e.order_id,
+                        "version": e.thread_version,
+                        "position": e.position,
+                        "event": dump(e).decode(),
+                    }
+                },
+                upsert=True,
+            )
+            for e in events
+        ]
+        await self.parked.bulk_write(ops, ordered=False)
+
+    async def load_parked(self, order_ids: list[str]) -> list[ThreadEvent]:
+        if not order_ids:
+            return []
+        cursor = self.parked.find({"order_id": {"$in": order_ids}}).sort("version", ASCENDING)
+        return [parse_thread_event(doc["event"]) async for doc in cursor]
+
+    async def unpark(self, up_to: list[tuple[str, int]]) -> None:
+        for order_id, version in up_to:
+            await self.parked.delete_many({"order_id": order_id, "version": {"$lte": version}})
+
+    async def parked_threads(self) -> list[tuple[str, int]]:
+        earliest: dict[str, int] = {}
+        async for doc in self.parked.find({}, {"order_id": 1, "position": 1}):
+            oid, pos = str(doc["order_id"]), int(doc["position"])
+            earliest[oid] = min(pos, earliest.get(oid, pos))
+        return sorted(earliest.items(), key=lambda item: item[1])
 
 
 def _raise_unless_duplicates(exc: BulkWriteError) -> None:
