@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from ordertalk_contracts.topics import DEAD_LETTERS
 from ordertalk_runtime.kafka import KafkaSettings
+from ordertalk_runtime.offsets import read_topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,34 +40,10 @@ def decode_headers(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], .
 
 async def read_dead_letters(settings: KafkaSettings, topic: str = DEAD_LETTERS) -> AsyncIterator[StoredDeadLetter]:
     """Every message now on the dead-letter topic, without joining a consumer group."""
-    consumer = AIOKafkaConsumer(**settings.client_kwargs(), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, records in batch.items():
-                for record in records:
-                    yield StoredDeadLetter(
-                        tp.partition, record.offset, record.key, record.value, decode_headers(record.headers)
-                    )
-                    if record.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-            if not batch:
-                await asyncio.sleep(0)
-                remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
-    finally:
-        await consumer.stop()
+    async for record in read_topic(settings, topic):
+        yield StoredDeadLetter(
+            record.partition, record.offset, record.key, record.value, decode_headers(record.headers)
+        )
 
 
 async def redrive(settings: KafkaSettings, letters: list[StoredDeadLetter]) -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from ordertalk_runtime.kafka import KafkaSettings
+from ordertalk_runtime.offsets import committed_offsets, end_offsets, partitions_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,29 +46,11 @@ def lag_rows(
     return sorted(rows, key=lambda r: (r.topic, r.partition))
 
 
-async def _committed(
-    settings: KafkaSettings, group: str, tps: list[TopicPartition]
-) -> dict[TopicPartition, int | None]:
-    """Committed offsets of ``group`` (asked through the group coordinator, as a member would)."""
-    member = AIOKafkaConsumer(**settings.client_kwargs(), group_id=group, enable_auto_commit=False)
-    await member.start()
-    try:
-        return {tp: await member.committed(tp) for tp in tps}
-    finally:
-        await member.stop()
-
-
 async def consumer_lag(settings: KafkaSettings, groups: list[str], topics: list[str]) -> list[PartitionLag]:
     """Lag of each named consumer group on every partition of ``topics``."""
-    probe = AIOKafkaConsumer(**settings.client_kwargs(), enable_auto_commit=False)
-    await probe.start()
-    try:
-        await probe.topics()
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(probe.partitions_for_topic(t) or ())]
-        ends = await probe.end_offsets(tps) if tps else {}
-    finally:
-        await probe.stop()
+    tps = await partitions_of(settings, topics)
+    ends = await end_offsets(settings, tps)
     rows: list[PartitionLag] = []
     for group in groups:
-        rows.extend(lag_rows(group, await _committed(settings, group, tps), ends))
+        rows.extend(lag_rows(group, await committed_offsets(settings, group, tps), ends))
     return rows
