@@ -28,6 +28,12 @@ EVENTS_PROCESSED = Counter(
 CONSUMER_LAG = Gauge(
     "ordertalk_consumer_lag", "Messages behind the end of the partition", ["consumer", "topic", "partition"]
 )
+EVENTS_UNVOUCHED = Counter(
+    "ordertalk_events_unvouched_total",
+    "Thread events held back because the event store does not vouch for them (beyond its head, refuted by it,"
+    " or a thread that never started)",
+    ["consumer", "reason"],
+)
 DEAD_LETTERS = Counter("ordertalk_dead_letters_total", "Messages put aside on the dead-letter topic", ["consumer"])
 EMAILS = Counter("ordertalk_emails_total", "E-mail delivery attempts by outcome", ["outcome"])
 QUIET_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})

@@ -11,10 +11,12 @@ from ordertalk_contracts import IntegrationEvent, MessagePostedV1, OrderRegister
 from ordertalk_projections.generations import Generation
 from ordertalk_projections.projector import ThreadProjection, fold
 from ordertalk_projections.store import ReadModelWriter
+from ordertalk_runtime.vouching import NEVER_STARTED, Voucher, report_untrusted
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 CACHE_SIZE = 100_000
+CONSUMER = "projections"
 
 
 @dataclass
@@ -23,6 +25,7 @@ class BatchResult:
 
     applied: int = 0
     parked: int = 0
+    held: int = 0  # thread events the event store does not vouch for (beyond its head): not applied, not counted
     position: int = 0
     waiting_threads: list[str] = field(default_factory=list)
     deferred_threads: list[str] = field(default_factory=list)
@@ -68,9 +71,12 @@ class ThreadCache:
 class BatchApplier:
     """Folds events per thread with the pure projector and stores the result behind version guards."""
 
-    def __init__(self, store: ReadModelWriter, cache: ThreadCache | None = None) -> None:
+    def __init__(
+        self, store: ReadModelWriter, cache: ThreadCache | None = None, voucher: Voucher | None = None
+    ) -> None:
         self.store = store
         self.cache = cache if cache is not None else ThreadCache()
+        self.voucher = voucher  # None: every event is trusted (no event feed to ask, or a rebuild from the store)
 
     async def apply(self, gen: Generation, events: list[IntegrationEvent]) -> BatchResult:
         """Apply the events; safe to call again with any of them (redelivery changes nothing).
@@ -81,11 +87,15 @@ class BatchApplier:
         """
         result = BatchResult()
         orders = [e for e in events if isinstance(e, OrderRegisteredV1)]
+        thread_events = [e for e in events if isinstance(e, ThreadEvent)]
+        if self.voucher is not None and thread_events:
+            # Beyond the store's head: held back, neither applied nor covered by the position (read-your-writes).
+            thread_events, held = await self.voucher.split(thread_events)
+            result.held = len(held)
         by_thread: dict[str, list[ThreadEvent]] = defaultdict(list)
-        for event in events:
-            if isinstance(event, ThreadEvent):
-                by_thread[event.order_id].append(event)
-                result.position = max(result.position, event.position)
+        for event in thread_events:
+            by_thread[event.order_id].append(event)
+            result.position = max(result.position, event.position)
         pending = dict(by_thread)
         first = True
         for _ in range(MAX_ATTEMPTS):
@@ -152,9 +162,13 @@ class BatchApplier:
             before = current.get(order_id)
             outcome = fold(before, [*events, *parked.get(order_id, [])])
             was_parked = {e.thread_version for e in parked.get(order_id, [])}
-            new_waiting += [e for e in outcome.waiting if e.thread_version not in was_parked]
+            fresh = [e for e in outcome.waiting if e.thread_version not in was_parked]
+            new_waiting += fresh
             if outcome.waiting:
                 result.waiting_threads.append(order_id)
+            if outcome.unstarted:  # a thread never started: its events wait instead of making a ghost thread
+                report_untrusted(CONSUMER, fresh, NEVER_STARTED, "their thread's version 1 is not ThreadStarted")
+            elif outcome.waiting:
                 log.info("thread %s waits for versions %s", order_id, outcome.missing_versions)
             if outcome.projection is None or not outcome.changed:
                 if before is not None and parked.get(order_id) and not outcome.waiting:

@@ -29,10 +29,12 @@ from ordertalk_projections.generations import (
     Generation,
 )
 from ordertalk_projections.projector import ThreadProjection
+from ordertalk_runtime.held_events import MongoHeldEvents
 
 Doc = dict[str, Any]
 BULK = 5000
 DUPLICATE_KEY = 11000
+HELD_COLLECTION = "unvouched_events"
 
 
 class MongoReadModels:
@@ -41,6 +43,7 @@ class MongoReadModels:
     def __init__(self, client: AsyncMongoClient[Doc], db_name: str) -> None:
         self.client = client
         self.db: AsyncDatabase[Doc] = client[db_name]
+        self.held = MongoHeldEvents(self.db[HELD_COLLECTION])  # events no store vouched for (any generation)
 
     async def ping(self) -> bool:
         """Whether the server answers."""
@@ -83,6 +86,7 @@ class MongoReadModels:
         await orders.create_index([("customer_id", ASCENDING), ("placed_ts", DESCENDING)])
         await self.db[gen.parked].create_index([("order_id", ASCENDING), ("version", ASCENDING)])
         await self.db[PROGRESS_COLLECTION].create_index([("generation", ASCENDING), ("position", DESCENDING)])
+        await self.held.ensure_indexes()
 
     async def create_collections(self, gen: Generation) -> None:
         """Create the (empty) collections of a generation, so that the first writes do not pay for it."""
@@ -197,6 +201,14 @@ class MongoReadModels:
     async def unpark(self, gen: Generation, order_id: str, up_to_version: int) -> None:
         """Forget the parked events of a thread up to a version."""
         await self.db[gen.parked].delete_many({"order_id": order_id, "version": {"$lte": up_to_version}})
+
+    async def set_aside_parked(self, gen: Generation, order_ids: list[str]) -> list[ThreadEvent]:
+        """Move these threads' parked events to the refuted held events (not the store's); answer them."""
+        events = await self.load_parked(gen, order_ids)
+        await self.held.hold(events)
+        await self.held.refute([str(e.event_id) for e in events])
+        await self.db[gen.parked].delete_many({"order_id": {"$in": order_ids}})
+        return events
 
     async def parked_threads(self, gen: Generation) -> list[tuple[str, int]]:
         """(order id, earliest parked position) of every thread that waits for missing events."""
