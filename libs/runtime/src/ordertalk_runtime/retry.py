@@ -38,13 +38,20 @@ async def retrying(call: Callable[..., Awaitable[T]], *args: object, on: Transie
     return await caller(on, logged)
 
 
-async def supervise(run: Callable[[], Awaitable[None]], stop: asyncio.Event, what: str) -> None:
+async def supervise(
+    run: Callable[[], Awaitable[None]],
+    stop: asyncio.Event,
+    what: str,
+    *,
+    initial: float = RESTART_INITIAL,
+    cap: float = RESTART_MAX,
+) -> None:
     """Run ``run`` until ``stop`` is set, starting it again after a failure with the policy's back-off.
 
     A run that lasted ``RESET_AFTER`` seconds before failing is started again at once (the back-off starts over);
-    failures in a row wait longer each time, up to ``RESTART_MAX``.
+    failures in a row wait longer each time, from ``initial`` up to ``cap`` seconds.
     """
-    task = asyncio.ensure_future(_supervised(run, stop, what))
+    task = asyncio.ensure_future(_supervised(run, stop, what, initial, cap))
     stopped = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
@@ -56,16 +63,18 @@ async def supervise(run: Callable[[], Awaitable[None]], stop: asyncio.Event, wha
             await task
 
 
-async def _supervised(run: Callable[[], Awaitable[None]], stop: asyncio.Event, what: str) -> None:
+async def _supervised(
+    run: Callable[[], Awaitable[None]], stop: asyncio.Event, what: str, initial: float, cap: float
+) -> None:
     while not stop.is_set():
         ran_long = False
         async for attempt in stamina.retry_context(
             on=Exception,
             attempts=None,
             timeout=None,
-            wait_initial=RESTART_INITIAL,
-            wait_max=RESTART_MAX,
-            wait_jitter=RESTART_INITIAL,
+            wait_initial=initial,
+            wait_max=cap,
+            wait_jitter=initial,
         ):
             with attempt:
                 started = time.monotonic()

@@ -20,6 +20,8 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
+from ordertalk_runtime.retry import supervise
+
 log = logging.getLogger(__name__)
 
 
@@ -33,19 +35,18 @@ class _Listener(Protocol):
 async def _listen_retrying(
     listener: _Listener, errors: tuple[type[Exception], ...], what: str, stop: asyncio.Event
 ) -> None:
-    """Run ``listener._listen`` until ``stop``, again after each of ``errors`` with a growing backoff."""
-    backoff = 0.2
-    while not stop.is_set():
+    """Run ``listener._listen`` until ``stop``, again after a failure with the retry policy's back-off."""
+
+    async def listen_once() -> None:
         try:
             await listener._listen(stop)
-            backoff = 0.2
         except errors as exc:
+            log.warning("cannot listen for %s (%s)", what, exc)
+            raise
+        finally:
             listener.listening = False
-            log.warning("cannot listen for %s (%s); retrying in %.1fs", what, exc, backoff)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), backoff)
-            backoff = min(backoff * 2, listener.max_backoff)
-    listener.listening = False
+
+    await supervise(listen_once, stop, f"listening for {what}", initial=0.2, cap=listener.max_backoff)
 
 
 @dataclass
