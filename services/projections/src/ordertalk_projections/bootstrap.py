@@ -23,6 +23,7 @@ from ordertalk_projections.healer import GapHealer
 from ordertalk_projections.mongo_store import MongoReadModels
 from ordertalk_projections.positions import PositionWatch
 from ordertalk_projections.settings import Settings
+from ordertalk_projections.trust import voucher_for
 from ordertalk_projections.worker import ProjectionWorker
 from ordertalk_runtime.auth import Principal, TokenCodec
 from ordertalk_runtime.kafka import ensure_topics
@@ -90,7 +91,7 @@ async def running_workers(res: Resources) -> AsyncIterator[ProjectionWorker]:
     await ensure_topics(settings.kafka, list(ALL_TOPICS))
     gen = await res.store.active_generation()
     await res.store.ensure_indexes(gen)
-    applier = BatchApplier(res.store)
+    applier = BatchApplier(res.store, voucher=voucher_for(res.store, res.feed))
     producer = AIOKafkaProducer(**settings.kafka.producer_kwargs())
     await producer.start()
     stop = asyncio.Event()
