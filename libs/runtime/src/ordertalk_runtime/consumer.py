@@ -355,6 +355,7 @@ class Consumer(Generic[E, S]):
         if consumer is None:
             await asyncio.Event().wait()
             return
+        partitions: dict[str, int] = {}  # per topic, the partition count this run started with
         while True:
             await asyncio.sleep(self.config.check_seconds)
             assigned = consumer.assignment()
@@ -362,6 +363,11 @@ class Consumer(Generic[E, S]):
             lost = [t for t in self.config.topics if known and t not in known]
             if lost:
                 raise RestartConsumer(f"topics {lost} are gone")
+            for topic in self.config.topics:
+                count = len(consumer.partitions_for_topic(topic) or ())
+                if count and partitions.setdefault(topic, count) != count:
+                    # Deleted and created again (a wiped broker, an operator): the old offsets mean nothing here.
+                    raise RestartConsumer(f"topic {topic} has {count} partitions, not {partitions[topic]}")
             if not assigned:
                 continue
             try:
