@@ -62,6 +62,7 @@ format: setup
 
 schemas: setup
 	$(BIN)/python -m ordertalk_contracts schemas --out contracts/schemas
+	$(BIN)/python -m ordertalk_devstack.asyncapi_app --out contracts/schemas/asyncapi.json
 	$(BIN)/python -m ordertalk_devstack.api_documents --out docs/api
 
 bench-write: setup

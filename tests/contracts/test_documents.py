@@ -1,26 +1,18 @@
-"""The generated JSON Schema and AsyncAPI documents describe every event."""
+"""The generated JSON Schema documents describe every event."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ordertalk_contracts import THREAD_EVENTS, event_classes
-from ordertalk_contracts.documents import asyncapi, json_schemas, write_documents
+from ordertalk_contracts import event_classes
+from ordertalk_contracts.documents import json_schemas, write_documents
 
 
 def test_one_json_schema_per_event_and_version() -> None:
     schemas = json_schemas()
     assert set(schemas) == {f"{t}.v{v}" for t, v in event_classes()}
     assert "body" in schemas["MessagePosted.v1"]["properties"]
-
-
-def test_asyncapi_names_the_thread_events_topic_and_its_messages() -> None:
-    doc = asyncapi()
-    channel = doc["channels"]["threadEvents"]
-    assert channel["address"] == THREAD_EVENTS
-    assert "MessagePosted_v1" in channel["messages"]
-    assert "OrderRegistered_v1" not in channel["messages"]
 
 
 def test_committed_documents_are_current(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Command line: write the JSON Schema and AsyncAPI documents of the contracts."""
+"""Command line: write the JSON Schemas of the contracts (the AsyncAPI document: ordertalk_devstack.asyncapi_app)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ordertalk_contracts.documents import write_documents
 
 
 def main() -> None:
-    """Write the documents into the directory given (default ``contracts/schemas``)."""
+    """Write the JSON Schemas into the directory given (default ``contracts/schemas``)."""
     parser = argparse.ArgumentParser(prog="ordertalk-contracts")
     parser.add_argument("command", choices=["schemas"])
     parser.add_argument("--out", type=Path, default=Path("contracts/schemas"))
