@@ -7,8 +7,11 @@ import contextlib
 import logging
 from typing import Any, Literal
 
+import aiokafka.admin.client
+import aiokafka.client
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,9 +34,17 @@ class KafkaSettings(BaseSettings):
     )
     topic_partitions: int = Field(default=6, ge=1, description="Partitions of topics this system creates.")
     topic_replication: int = Field(default=1, ge=1)
+    topic_check_seconds: float = Field(
+        default=3.0, gt=0, description="How often each service checks its topics exist with their partition count."
+    )
 
     def client_kwargs(self) -> dict[str, Any]:
-        """Connection arguments common to aiokafka producers, consumers and admin clients."""
+        """Connection arguments common to aiokafka producers, consumers and admin clients.
+
+        Building them also makes every aiokafka client of the process ask metadata without creating topics
+        (see ``forbid_implicit_topic_creation``): aiokafka 0.14 has no setting for it.
+        """
+        forbid_implicit_topic_creation()
         kwargs: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap_servers,
             "security_protocol": self.security_protocol,
@@ -49,6 +60,26 @@ class KafkaSettings(BaseSettings):
     def producer_kwargs(self) -> dict[str, Any]:
         """Arguments of a producer that loses nothing and keeps per-key order."""
         return self.client_kwargs() | {"acks": "all", "enable_idempotence": self.enable_idempotence}
+
+
+class NoAutoCreateMetadataRequest(MetadataRequest):  # type: ignore[misc]
+    """A metadata request that never asks the broker to create the topics it names (v4+ of the API)."""
+
+    def __init__(self, topics: list[str] | None = None, allow_auto_topic_creation: bool | None = None) -> None:
+        super().__init__(topics, False if allow_auto_topic_creation is None else allow_auto_topic_creation)
+
+
+def forbid_implicit_topic_creation() -> None:
+    """Make aiokafka's clients (producers, consumers, admin, FastStream's) send metadata requests with
+    ``allow_auto_topic_creation=false``.
+
+    aiokafka 0.14 always sends ``true`` (its ``MetadataRequest`` default) and offers no option, so a
+    producer or a consumer asking about a topic the broker lost re-creates it with the broker's default
+    partition count. The request class its modules use is swapped for one whose default is ``false``;
+    idempotent. Brokers that speak only metadata v0-v3 cannot be told; there the topic check catches it.
+    """
+    aiokafka.client.MetadataRequest = NoAutoCreateMetadataRequest
+    aiokafka.admin.client.MetadataRequest = NoAutoCreateMetadataRequest
 
 
 async def ensure_topics(settings: KafkaSettings, topics: tuple[str, ...] | list[str]) -> None:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -198,3 +199,16 @@ def log_handled_batch(
         len(events),
         extra={"correlation_ids": ids, "position": max(positions) if positions else None},
     )
+
+
+class ReadinessCheck(Protocol):
+    """Something readiness asks: "is everything fine, else why" (the topic check, the relay)."""
+
+    def not_ready(self) -> list[str]:
+        """Reasons the service is not ready; empty when it is."""
+        ...
+
+
+def not_ready_reasons(checks: Iterable[ReadinessCheck]) -> list[str]:
+    """Every reason the given checks give, in their order."""
+    return [reason for check in checks for reason in check.not_ready()]

@@ -1,4 +1,10 @@
-"""Publisher port and its aiokafka adapter: send keyed records and wait until the broker has them all."""
+"""Publisher port and its aiokafka adapter: send keyed records and wait until the broker has them all.
+
+Before each batch the adapter checks that its topic exists with the configured partition count (one
+metadata round trip that creates nothing): a broker that lost the topic would otherwise take the
+records onto a topic it re-created with other partitions, or into none at all (the local stand-in
+accepts produce requests for a topic it no longer lists).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from ordertalk_contracts import THREAD_EVENTS, ThreadEvent, dump
 from ordertalk_runtime.kafka import KafkaSettings
+from ordertalk_runtime.topics import KafkaTopicProbe, TopicCheck, TopicMismatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +37,18 @@ class Publisher(Protocol):
     """Sends records to the thread-events topic."""
 
     async def publish(self, records: Sequence[Outgoing]) -> None:
-        """Send every record, in order, and return once the broker acknowledged all of them."""
+        """Send every record, in order, and return once the broker acknowledged all of them.
+
+        Raises ``TopicMismatch`` (sending nothing) if the topic is missing or has other partitions.
+        """
+        ...
+
+    async def verify(self) -> None:
+        """Raise ``TopicMismatch`` if the topic is missing or has another partition count than configured."""
+        ...
+
+    async def holds_nothing(self) -> bool:
+        """True if the topic has never held a record (just created: a wiped broker's, or a new one)."""
         ...
 
     async def close(self) -> None:
@@ -45,6 +63,12 @@ class KafkaPublisher:
     settings: KafkaSettings
     topic: str = THREAD_EVENTS
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
+    _probe: KafkaTopicProbe = field(init=False)
+    _check: TopicCheck = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._probe = KafkaTopicProbe(self.settings)
+        self._check = TopicCheck({self.topic: self.settings.topic_partitions}, self._probe)
 
     async def _connected(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -55,10 +79,28 @@ class KafkaPublisher:
                 await producer.stop()
                 raise
             self._producer = producer
+            self._probe.client = producer.client  # the check rides on the producer's own connection
         return self._producer
 
+    async def verify(self) -> None:
+        """Ask the broker (creating nothing) whether the topic exists with the configured partitions."""
+        try:
+            await self._connected()
+            await self._check.verify()
+            if self._check.error is not None:
+                raise ConnectionError(f"cannot check topic {self.topic}: {self._check.error}")
+        except BaseException:
+            await self.close()  # a producer that saw the topic go keeps stale metadata: start afresh
+            raise
+
+    async def holds_nothing(self) -> bool:
+        """True if every partition's end offset is 0."""
+        total = await self._probe.end_offsets_total(self.topic, self.settings.topic_partitions)
+        return total == 0
+
     async def publish(self, records: Sequence[Outgoing]) -> None:
-        """Send all, then wait for every acknowledgement; on failure drop the connection and raise."""
+        """Check the topic, send all, then wait for every acknowledgement; on failure drop the connection and raise."""
+        await self.verify()
         try:
             producer = await self._connected()
             pending = [await producer.send(self.topic, r.value, key=r.key) for r in records]
@@ -70,6 +112,7 @@ class KafkaPublisher:
     async def close(self) -> None:
         """Stop the producer, if any."""
         producer, self._producer = self._producer, None
+        self._probe.client = None
         if producer is not None:
             await producer.stop()
 
@@ -80,9 +123,30 @@ class RecordingPublisher:
 
     sent: list[Outgoing] = field(default_factory=list)
     failures_left: int = 0
+    problem: str | None = None
+    wiped: bool = False
+
+    def wipe(self, problem: str = "topic ordertalk.thread-events.v1 is missing") -> None:
+        """Act as a broker that lost the topic: nothing kept, and ``problem`` until ``restore``."""
+        self.sent.clear()
+        self.problem, self.wiped = problem, True
+
+    def restore(self) -> None:
+        """The topic is back (empty)."""
+        self.problem = None
+
+    async def verify(self) -> None:
+        """Raise ``TopicMismatch`` while ``problem`` is set."""
+        if self.problem is not None:
+            raise TopicMismatch({THREAD_EVENTS: self.problem})
+
+    async def holds_nothing(self) -> bool:
+        """True if the topic was wiped and nothing was kept since (a fresh fake models a topic that has its past)."""
+        return self.wiped and not self.sent
 
     async def publish(self, records: Sequence[Outgoing]) -> None:
-        """Keep the records, or fail while ``failures_left`` > 0."""
+        """Keep the records, or fail while ``failures_left`` > 0 (or the topic is ``wipe``d)."""
+        await self.verify()
         if self.failures_left > 0:
             self.failures_left -= 1
             raise ConnectionError("broker unavailable (fake)")

@@ -19,6 +19,7 @@ from ordertalk_messaging.publishing import Outgoing, Publisher
 from ordertalk_messaging.storage.ports import PositionStore
 from ordertalk_runtime.metrics import EVENTS_PUBLISHED, RELAY_POSITION
 from ordertalk_runtime.observability import log_handled_batch
+from ordertalk_runtime.topics import TopicMismatch
 
 log = logging.getLogger(__name__)
 RELAY_NAME = "thread-events-relay"
@@ -48,6 +49,13 @@ class Relay:
     events keep their store order. While events keep coming it is recorded at most every
     ``record_seconds`` (each record is a commit that competes with the API's writes), and always
     once the relay has caught up and finds nothing new.
+
+    The publisher checks the topic before each batch: if it is missing or has another partition count
+    (a broker that lost it) the relay stops — the position stays where the broker last acknowledged —
+    reports why (``not_ready``), and checks again every ``check_seconds``. When the topic is right
+    again and has never held a record while the relay had published some (the broker was wiped and the
+    topic re-created), the relay starts over from the store's first event; the same look is taken at
+    start and after any failed publish, before anything is sent.
     """
 
     source: NotificationSource
@@ -61,8 +69,12 @@ class Relay:
     max_backoff: float = 5.0
     record_seconds: float = 0.5
     linger_seconds: float = 0.005
+    check_seconds: float = 3.0
     position: int = field(default=0, init=False)
     healthy: bool = field(default=True, init=False)
+    problem: str | None = field(default=None, init=False)
+    rewinds: int = field(default=0, init=False)
+    _suspect: bool = field(default=True, init=False)
     _wakeup: asyncio.Event | None = field(default=None, init=False)
     _wake_pending: bool = field(default=False, init=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
@@ -97,13 +109,21 @@ class Relay:
             while not stop.is_set():
                 try:
                     published = await self.step()
+                except TopicMismatch as exc:
+                    if self.problem is None:
+                        log.error("relay stops publishing after position %d: %s", self.position, exc)
+                    self.healthy, self.problem, self._suspect = False, str(exc), True
+                    await self._pause(stop, self.check_seconds, wake_early=False)
+                    continue
                 except Exception as exc:
-                    self.healthy = False
+                    self.healthy, self._suspect = False, True
                     log.warning("relay could not publish after %d (%s); retrying in %.1fs", self.position, exc, backoff)
                     await self._pause(stop, backoff, wake_early=False)
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
-                self.healthy, backoff = True, 0.1
+                if self.problem is not None:
+                    log.warning("relay resumes publishing after position %d: the topic is right again", self.position)
+                self.healthy, self.problem, backoff = True, None, 0.1
                 woken = published < self.batch_size and await self._pause(stop, self.poll_seconds)
                 if woken and self.linger_seconds:
                     await asyncio.sleep(self.linger_seconds)  # let the saves right behind this one join its batch
@@ -117,6 +137,8 @@ class Relay:
         self._wake_pending = False  # before the read: a save after this point wakes the relay again
         if self._wakeup is not None:
             self._wakeup.clear()
+        if self._suspect:
+            await self._rewind_if_topic_lost()
         batch = await self._in_thread(self.source.after, self.position, self.batch_size)
         if not batch:
             await self.record()  # caught up: make the position durable
@@ -130,6 +152,22 @@ class Relay:
         if time.monotonic() - self._recorded_at >= self.record_seconds:
             await self.record()
         return len(batch)
+
+    async def _rewind_if_topic_lost(self) -> None:
+        """Before publishing again: start from the first event if the topic has none of what was published."""
+        await self.publisher.verify()
+        if self.position > 0 and await self.publisher.holds_nothing():
+            log.warning(
+                "the topic holds no record though the relay had published up to position %d (the broker lost it):"
+                " re-publishing from the store's first event",
+                self.position,
+            )
+            self.position, self.rewinds = 0, self.rewinds + 1
+        self._suspect = False
+
+    def not_ready(self) -> list[str]:
+        """Why the relay is not publishing (empty while it publishes)."""
+        return [] if self.problem is None else [f"relay stopped: {self.problem}"]
 
     async def record(self) -> None:
         """Record the position (everything up to it was acknowledged by the broker), if it moved."""

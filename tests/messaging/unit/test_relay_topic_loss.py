@@ -1,0 +1,76 @@
+"""The relay stops while its topic is missing or wrong, says why, and starts over when the broker was wiped."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.messaging.unit.test_relay import ListLog, relay_for, wait_for
+
+from ordertalk_contracts import parse_thread_event
+from ordertalk_messaging.publishing import RecordingPublisher
+from ordertalk_messaging.relay import RELAY_NAME
+from ordertalk_messaging.storage.memory import MemoryPositionStore
+
+
+def positions_sent(publisher: RecordingPublisher) -> list[int]:
+    return [parse_thread_event(r.value).position for r in publisher.sent]
+
+
+async def test_stops_while_the_topic_is_lost_and_republishes_everything_in_order_once_it_is_back() -> None:
+    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
+    log.append_thread("1", 3)
+    relay = relay_for(log, publisher, positions, check_seconds=0.02)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: relay.position == 4)
+
+    publisher.wipe("topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)")
+    log.append_thread("2", 1)
+    relay.wake()
+    await wait_for(lambda: relay.problem is not None)
+    assert relay.not_ready() == [
+        "relay stopped: topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)"
+    ]
+    await asyncio.sleep(0.1)
+    assert publisher.sent == [] and relay.position == 4  # nothing sent, nothing skipped
+
+    publisher.restore()  # the operator re-created the topic: it is empty
+    await wait_for(lambda: relay.position == 6)
+    stop.set()
+    await task
+    assert relay.not_ready() == [] and relay.rewinds == 1
+    assert positions_sent(publisher) == [1, 2, 3, 4, 5, 6]
+    assert positions.get(RELAY_NAME) == 6
+
+
+async def test_resumes_where_it_was_when_the_topic_kept_its_records() -> None:
+    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
+    log.append_thread("1", 3)
+    relay = relay_for(log, publisher, positions, check_seconds=0.02)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: relay.position == 4)
+    publisher.problem = "topic ordertalk.thread-events.v1 has 4 partitions, configured 6"
+    log.append_thread("2", 1)
+    relay.wake()
+    await wait_for(lambda: relay.problem is not None)
+    publisher.problem = None  # put right, records kept (not wiped)
+    await wait_for(lambda: relay.position == 6)
+    stop.set()
+    await task
+    assert relay.rewinds == 0 and positions_sent(publisher) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_relay_started_on_a_wiped_topic_starts_from_the_first_event() -> None:
+    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
+    log.append_thread("1", 2)
+    positions.put(RELAY_NAME, 3)
+    publisher.wipe()
+    publisher.restore()
+    relay = relay_for(log, publisher, positions)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: relay.position == 3 and len(publisher.sent) == 3)
+    stop.set()
+    await task
+    assert positions_sent(publisher) == [1, 2, 3]
