@@ -16,6 +16,7 @@ from ordertalk_notifier.policy import Links, Notification, notifications_for
 from ordertalk_notifier.ports import BellCounts, Outbox, OutboxEntry, ThreadStore
 from ordertalk_notifier.rendering import Sender, render_bytes, subject
 from ordertalk_notifier.tally import BellTally, Contribution
+from ordertalk_runtime.vouching import Voucher
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -70,6 +71,7 @@ class PreparedBatch:
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
     park: list[ThreadEvent] = field(default_factory=list)  # new events waiting beyond a gap
     unpark: list[tuple[str, int]] = field(default_factory=list)  # (order id, version): parked events now applied
+    applied: int = 0  # events applied (the rest: redeliveries, waiting beyond a gap, or not vouched for)
 
 
 @dataclass
@@ -86,6 +88,7 @@ class EventHandler:
     cache_size: int = 10_000
     tally_refresh_seconds: float = 60.0
     tally: BellTally = field(default_factory=BellTally)
+    voucher: Voucher | None = None  # None: every event is trusted (no event feed to ask)
     _states: dict[str, ThreadState] = field(default_factory=dict, init=False)
     _unsaved: dict[str, ThreadState] = field(default_factory=dict, init=False)  # prepared, not persisted yet
     _tally_loaded_at: datetime | None = field(default=None, init=False)
@@ -99,6 +102,13 @@ class EventHandler:
         self._unsaved_parked.clear()
         self._parked_ids = None
         self.tally.invalidate()
+
+    def forget_parked(self, order_ids: list[str]) -> None:
+        """These threads' parked events were put aside elsewhere (the healing pass): do not apply them from memory."""
+        for order_id in order_ids:
+            self._unsaved_parked.pop(order_id, None)
+            if self._parked_ids is not None:
+                self._parked_ids.discard(order_id)
 
     async def _parked_of(self, order_ids: set[str]) -> dict[str, list[ThreadEvent]]:
         """The parked events of these threads: those stored (one query, only for threads known to have some)
@@ -162,8 +172,11 @@ class EventHandler:
         entries: list[OutboxEntry] = []
         park: list[ThreadEvent] = []
         unpark: list[tuple[str, int]] = []
+        applied_by_thread: list[list[ThreadEvent]] = []
         now = self.clock()
         await self._refresh_tally()
+        if self.voucher is not None and events:
+            events, _ = await self.voucher.split(events)  # beyond the store's head: held back, re-checked later
         by_thread: dict[str, list[ThreadEvent]] = {}
         for event in events:
             by_thread.setdefault(event.order_id, []).append(event)
@@ -178,6 +191,7 @@ class EventHandler:
                 entries += [outbox_entry(n, self.sender, now) for n in notifications_for(event, after, self.links)]
                 for audience in audiences(after):
                     news.setdefault(audience, []).append((event, description_for(audience, event, after)))
+            applied_by_thread.append(folded.applied)
             if folded.changed and folded.projection is not None:
                 changed[order_id], original[order_id] = folded.projection, before
             parked_versions = {e.thread_version for e in was_parked}
@@ -201,7 +215,8 @@ class EventHandler:
             self._unsaved_parked.setdefault(event.order_id, {})[event.thread_version] = event
             if self._parked_ids is not None:
                 self._parked_ids.add(event.order_id)
-        prepared = PreparedBatch(entries, list(changed.values()), park=park, unpark=unpark)
+        applied = sum(len(done) for done in applied_by_thread)
+        prepared = PreparedBatch(entries, list(changed.values()), park=park, unpark=unpark, applied=applied)
         self._publish(news, prepared.outcome)
         return prepared
 
