@@ -7,7 +7,7 @@ PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard contracts/pyproject.toml li
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup node-tools run test test-unit test-fidelity lint format schemas browser bench-write bench-read bench-notify up down clean
+.PHONY: setup node-tools run test test-unit test-faults test-fidelity lint format schemas browser bench-write bench-read bench-notify up down clean
 
 setup: $(STAMP)
 
@@ -39,12 +39,18 @@ browser:
 
 # Browser tests run in their own pytest session: Playwright's sync API keeps an event loop
 # running in the main thread, which the asyncio tests cannot share.
+# Of the fault scenarios (tests/faults), `make test` runs only those marked faults_subset (about a minute).
 test: setup browser node-tools
-	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and (not faults or faults_subset)" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
 test-unit: setup
 	$(BIN)/python -m pytest -m "not e2e and not browser" tests/contracts $(wildcard tests/*/unit) $(PYTEST_ARGS)
+
+# Every fault scenario on the whole running system (issue 13): SIGKILLs during load, paused broker and MongoDB,
+# an SMTP outage, a wiped broker; each audited against the store. Outside `make test`; several minutes.
+test-faults: setup
+	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 # The MongoDB-backed suites (projections, notifier) once more on a second MongoDB-wire server, SecantusDB (MongoDB's
 # WiredTiger engine), so the code depends on MongoDB's semantics rather than on nx-27017's; outside `make test`.

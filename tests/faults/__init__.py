@@ -1,0 +1,1 @@
+"""Fault injection against the whole running system (``make test-faults``)."""
