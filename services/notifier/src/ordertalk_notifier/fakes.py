@@ -53,6 +53,11 @@ class InMemoryThreadStore:
         own = [s for s in self.states.values() if s.customer is not None and s.customer.id == customer_id]
         return bell_counts(s.attention_for("customer") for s in own).model_dump()
 
+    async def replace_all(self, states: list[ThreadState]) -> int:
+        removed = len(set(self.states) - {s.order_id for s in states})
+        self.states = {s.order_id: s for s in states}
+        return removed
+
     async def park(self, events: list[ThreadEvent]) -> None:
         for event in events:
             self.parked[(event.order_id, event.thread_version)] = event

@@ -55,6 +55,10 @@ class ThreadStore(Protocol):
 
     async def customer_counts(self, customer_id: str) -> BellCounts: ...
 
+    async def replace_all(self, states: list[ThreadState]) -> int:
+        """Make these the stored states (a rebuild): each replaces the stored one whatever its version, and the
+        threads not among them are removed; answers how many stored threads were removed."""
+
     async def park(self, events: list[ThreadEvent]) -> None:
         """Keep events that wait for a missing version (idempotent: one per (order id, thread version))."""
 

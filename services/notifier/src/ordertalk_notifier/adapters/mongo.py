@@ -9,7 +9,7 @@ from typing import Any
 
 from ordertalk_threadstate import BellCounts as Figures
 from ordertalk_threadstate import ThreadState
-from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
+from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -106,6 +106,17 @@ class MongoThreadStore:
         )
         figures = Figures(threads_with_news=news, threads_with_unread_messages=messages, unseen_disputes=disputes)
         return figures.model_dump()
+
+    async def replace_all(self, states: list[ThreadState]) -> int:
+        """Replace every thread document by the rebuilt one (no version guard), then remove the others."""
+        for i in range(0, len(states), 1000):
+            chunk = states[i : i + 1000]
+            await self.coll.bulk_write([ReplaceOne({"_id": s.order_id}, _thread_doc(s), upsert=True) for s in chunk])
+        keep = {s.order_id for s in states}
+        stale = [d["_id"] async for d in self.coll.find({}, {"_id": 1}) if d["_id"] not in keep]
+        if stale:
+            await self.coll.delete_many({"_id": {"$in": stale}})
+        return len(stale)
 
     async def park(self, events: list[ThreadEvent]) -> None:
         """One document per (order id, thread version): parking an event twice stores it once."""
