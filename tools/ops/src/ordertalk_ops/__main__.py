@@ -85,6 +85,9 @@ def main() -> None:
     history.add_argument("order_id")
     sub.add_parser("replay", help="re-publish stored events (messaging service)", add_help=False)
     sub.add_parser("rebuild", help="rebuild read models (projections service)", add_help=False)
+    sub.add_parser(
+        "rebuild-notifier", help="rebuild the notifier's thread states and bell counts from the store", add_help=False
+    )
     args, rest = parser.parse_known_args()
     if args.command == "lag":
         code = _print_lag(args.group)
@@ -94,6 +97,8 @@ def main() -> None:
         code = _history(args.order_id)
     elif args.command == "replay":
         code = _delegate("ordertalk_messaging", ["replay", *rest])
+    elif args.command == "rebuild-notifier":
+        code = _delegate("ordertalk_notifier.rebuild", rest)
     else:
         code = _delegate("ordertalk_projections", ["rebuild", *rest])
     raise SystemExit(code)
