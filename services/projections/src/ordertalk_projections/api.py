@@ -92,8 +92,12 @@ def create_app(
     read_side: Callable[[], ReadSide],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     ready: Callable[[], Any] | None = None,
+    not_ready: Callable[[], list[str]] | None = None,
 ) -> FastAPI:
-    """The projection API; ``read_side`` is resolved per request (it is built in the lifespan)."""
+    """The projection API; ``read_side`` is resolved per request (it is built in the lifespan).
+
+    ``not_ready`` gives the reasons (a missing topic, for one) that turn ``/readyz`` to 503.
+    """
     app = FastAPI(title="ordertalk projections", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.token_codec = codec
     app.state.read_side = read_side
@@ -121,8 +125,9 @@ def create_app(
         except Exception:
             ok = False
         extra = bool(ready()) if ready is not None else True
-        status = 200 if ok and extra else 503
-        return JSONResponse({"mongo": ok, "workers": extra}, status_code=status)
+        reasons = not_ready() if not_ready is not None else []
+        status = 200 if ok and extra and not reasons else 503
+        return JSONResponse({"mongo": ok, "workers": extra} | ({"reasons": reasons} if reasons else {}), status)
 
     @app.get("/v1/threads", tags=["threads"])
     async def list_threads(

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
-from ordertalk_contracts.topics import ALL_TOPICS
+from ordertalk_contracts import IntegrationEvent
+from ordertalk_contracts.topics import ALL_TOPICS, DEAD_LETTERS, THREAD_EVENTS
 from ordertalk_projections.api import ReadSide, create_app
 from ordertalk_projections.applier import BatchApplier
 from ordertalk_projections.feed import EventFeed, HttpEventFeed
@@ -24,9 +24,11 @@ from ordertalk_projections.mongo_store import MongoReadModels
 from ordertalk_projections.positions import PositionWatch
 from ordertalk_projections.settings import Settings
 from ordertalk_projections.trust import voucher_for
-from ordertalk_projections.worker import ProjectionWorker
+from ordertalk_projections.worker import Progress, ProjectionWorker, projection_consumer
 from ordertalk_runtime.auth import Principal, TokenCodec
+from ordertalk_runtime.consumer import Consumer
 from ordertalk_runtime.kafka import ensure_topics
+from ordertalk_runtime.topics import TopicCheck
 
 log = logging.getLogger(__name__)
 FEED_PRINCIPAL = Principal(role="admin", subject="ordertalk-projections", display_name="Projections service")
@@ -44,6 +46,8 @@ class Resources:
     feed: EventFeed | None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     worker: ProjectionWorker | None = None
+    consumer: Consumer[IntegrationEvent, Progress] | None = None
+    topic_check: TopicCheck | None = None
 
     async def close(self) -> None:
         """Close every connection."""
@@ -86,23 +90,27 @@ async def resources(settings: Settings) -> AsyncIterator[Resources]:
 
 @asynccontextmanager
 async def running_workers(res: Resources) -> AsyncIterator[ProjectionWorker]:
-    """Start the projection worker (and the gap healer when a feed exists); stop them on exit."""
+    """Start the projections' consumer (and the gap healer when a feed exists); stop them on exit."""
     settings = res.settings
     await ensure_topics(settings.kafka, list(ALL_TOPICS))
     gen = await res.store.active_generation()
     await res.store.ensure_indexes(gen)
     applier = BatchApplier(res.store, voucher=voucher_for(res.store, res.feed))
-    producer = AIOKafkaProducer(**settings.kafka.producer_kwargs())
-    await producer.start()
     stop = asyncio.Event()
-    worker = ProjectionWorker(settings, res.store, applier, producer, res.watch)
-    tasks = [asyncio.create_task(worker.run(stop), name="projection-worker")]
+    worker = ProjectionWorker(res.store, applier, res.watch, settings.projections_group)
+    consumer = projection_consumer(settings, worker)
+    tasks = [
+        asyncio.create_task(consumer.run(stop), name="projection-consumer"),
+        asyncio.create_task(worker.redrive_while_idle(stop), name="projection-redrive"),
+    ]
+    res.topic_check = check = TopicCheck.for_topics(settings.kafka, [THREAD_EVENTS, DEAD_LETTERS])
+    tasks.append(asyncio.create_task(check.run(stop, settings.kafka.topic_check_seconds), name="topic-check"))
     if res.feed is not None:
         healer = GapHealer(res.store, applier, res.feed)
         tasks.append(asyncio.create_task(healer.run(stop, settings.projections_heal_after_seconds), name="gap-healer"))
     for task in tasks:
         task.add_done_callback(_report_crash)
-    res.worker = worker
+    res.worker, res.consumer = worker, consumer
     try:
         yield worker
     finally:
@@ -110,7 +118,7 @@ async def running_workers(res: Resources) -> AsyncIterator[ProjectionWorker]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10)
-        await producer.stop()
+        res.worker, res.consumer = None, None
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:
@@ -140,8 +148,20 @@ def build_app(settings: Settings, with_workers: bool) -> FastAPI:
 
     def workers_ready() -> bool:
         res = holder.get("res")
-        if not with_workers:
-            return True
-        return bool(res and res.worker and res.worker.ready.is_set())
+        return not with_workers or bool(isinstance(res, Resources) and res.consumer and res.consumer.started.is_set())
 
-    return create_app(TokenCodec(settings.auth), settings.cors_origin_list, read_side, lifespan, workers_ready)
+    def not_ready() -> list[str]:
+        """Why /readyz answers 503 beyond MongoDB: the topics, the consumer (not consuming, or stalled with lag)."""
+        res = holder.get("res")
+        if not isinstance(res, Resources):
+            return []
+        reasons = res.topic_check.not_ready() if res.topic_check is not None else []
+        if with_workers:
+            reasons += (
+                res.consumer.problems() if res.consumer is not None else ["the projection workers are not running"]
+            )
+        return reasons
+
+    return create_app(
+        TokenCodec(settings.auth), settings.cors_origin_list, read_side, lifespan, workers_ready, not_ready
+    )

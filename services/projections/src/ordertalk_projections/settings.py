@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     projections_batch: int = Field(default=500, ge=1, le=5000)
     projections_read_wait_seconds: float = Field(default=2.0, ge=0, le=10)
     projections_heal_after_seconds: float = Field(default=2.0, ge=0)
+    projections_stall_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="/readyz answers 503 when the consumer has lag and its committed offsets have not moved for this"
+        " long.",
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 

@@ -1,4 +1,10 @@
-"""Kafka entrypoint: one consumer group applies every read model; offsets committed after the writes."""
+"""Kafka entrypoint: the projections' handler on the consumer runtime (one group applies every read model).
+
+The runtime (``ordertalk_runtime.consumer``) fetches, dead-letters poison, retries and commits; this handler
+decodes a record (``intake.accept``), applies a batch to the active generation (stage 1: every read-model
+write, then the in-process position watch), and records the shared progress of the handled batches (stage 2,
+while the next batch is applied); their offsets are committed after it.
+"""
 
 from __future__ import annotations
 
@@ -6,53 +12,66 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pymongo.errors import PyMongoError
 
-from ordertalk_contracts import ORDERS, THREAD_EVENTS, IntegrationEvent
-from ordertalk_projections.applier import BatchApplier
+from ordertalk_contracts import ORDERS, THREAD_EVENTS, ContractError, IntegrationEvent
+from ordertalk_projections.applier import BatchApplier, ThreadCache
 from ordertalk_projections.generations import POINTER_TTL, Generation
 from ordertalk_projections.intake import Rejected, accept
-from ordertalk_projections.mongo_store import MongoReadModels
 from ordertalk_projections.positions import PositionWatch
 from ordertalk_projections.settings import Settings
-from ordertalk_runtime.dead_letters import put_aside
-from ordertalk_runtime.metrics import record_consumer_lag
-from ordertalk_runtime.observability import log_handled_batch
+from ordertalk_runtime.consumer import Consumer, ConsumerConfig, Record
+from ordertalk_runtime.retry import Transient
 
 log = logging.getLogger(__name__)
 TOPICS = (THREAD_EVENTS, ORDERS)
+# MongoDB unreachable, slow or failing over: retried without end by the runtime (nothing is skipped).
+TRANSIENT: Transient = (PyMongoError, OSError)
+REDRIVE_EVERY = 0.2  # seconds between passes over deferred threads while no batch comes
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What a handled batch leaves for stage 2: the generation it went into and the position it reached."""
+
+    generation: Generation
+    position: int
+
+
+class ProgressStore(Protocol):
+    """What the handler needs of the read-model store besides the applier's writes."""
+
+    async def active_generation(self) -> Generation:
+        """The generation the pointer names."""
+        ...
+
+    async def record_progress(self, gen: Generation, writer: str, position: int) -> None:
+        """Raise ``writer``'s applied position in ``gen`` (never lowers it)."""
+        ...
 
 
 class ProjectionWorker:
-    """Consumes thread events and orders, applies them, dead-letters poison, then commits."""
+    """The runtime's handler for the read models: decode, apply (stage 1), record progress (stage 2), reset."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: MongoReadModels,
-        applier: BatchApplier,
-        producer: AIOKafkaProducer,
-        watch: PositionWatch,
-    ) -> None:
-        self.settings, self.store, self.applier = settings, store, applier
-        self.producer, self.watch = producer, watch
-        self.group = settings.projections_group
-        self.ready = asyncio.Event()
+    def __init__(self, store: ProgressStore, applier: BatchApplier, watch: PositionWatch, group: str) -> None:
+        self.store, self.applier, self.watch, self.group = store, applier, watch, group
         self.applied_events = 0
-        self.dead_letters = 0
-        self.running = False
         self.deferred: set[str] = set()
         self._gen: Generation | None = None
         self._gen_read_at = 0.0
+        self._applying = asyncio.Lock()  # a batch and a pass over deferred threads never interleave
 
     async def generation(self, fetched_at: float) -> Generation:
         """The active generation for records fetched at ``fetched_at`` (monotonic seconds).
 
         The pointer is read again when the cached read started more than POINTER_TTL before the fetch:
         a rebuild waits POINTER_TTL after its switch before its final catch-up, so records fetched while
-        the old generation was still in use are read into the new one as well.
+        the old generation was still in use are read into the new one as well. A batch is handled after
+        its fetch, so the time its handling starts is a safe (later) stand-in for the fetch time.
         """
         if self._gen is None or fetched_at - self._gen_read_at >= POINTER_TTL:
             started = time.monotonic()
@@ -60,120 +79,74 @@ class ProjectionWorker:
             self._gen_read_at = started
         return self._gen
 
-    def _consumer(self) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(
-            *TOPICS,
-            group_id=self.group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=self.settings.projections_fetch_max_wait_ms,
-            max_poll_records=self.settings.projections_batch,
-            **self.settings.kafka.client_kwargs(),
-        )
+    def decode(self, record: Record) -> IntegrationEvent:
+        """The event a record carries; ContractError (the runtime dead-letters the record) if it is poison."""
+        outcome = accept(record.topic, record.value)
+        if isinstance(outcome, Rejected):
+            raise ContractError(outcome.reason)
+        return outcome
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; a failing consumer (lost group, broker error) is started again."""
-        delay = 0.5
+    async def handle(self, events: Sequence[IntegrationEvent]) -> Progress:
+        """Apply a batch to the active generation; readers in this process see its position at once."""
+        fetched_at = time.monotonic()
+        async with self._applying:
+            gen = await self.generation(fetched_at)
+            result = await self.applier.apply(gen, list(events))
+            if result.position:
+                self.watch.advance(result.position)
+            self.applied_events += result.applied
+            self.deferred.update(result.deferred_threads)
+            if self.deferred:
+                await self._redrive(gen)
+        return Progress(gen, result.position)
+
+    async def flush(self, staged: Sequence[Progress]) -> None:
+        """Raise the shared progress (readers in other processes) to the highest position per generation."""
+        highest: dict[Generation, int] = {}
+        for item in staged:
+            if item.position:
+                highest[item.generation] = max(highest.get(item.generation, 0), item.position)
+        await asyncio.gather(*(self.store.record_progress(gen, self.group, pos) for gen, pos in highest.items()))
+
+    def reset(self) -> None:
+        """Forget the cached pointer and thread projections (partitions moved, or batches come again)."""
+        self._gen = None
+        self.applier.cache = ThreadCache(self.applier.cache.size)
+
+    async def redrive_while_idle(self, stop: asyncio.Event, every: float = REDRIVE_EVERY) -> None:
+        """Until ``stop``: apply deferred threads again when no batch does (a quiet topic still heals them)."""
         while not stop.is_set():
-            try:
-                await self._consume(stop)
-            except Exception:
-                if stop.is_set():
-                    raise
-                log.exception("the consumer failed; starting it again in %.1fs (uncommitted events come again)", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if self.deferred and not self._applying.locked():
+                async with self._applying:
+                    try:
+                        await self._redrive(await self.generation(time.monotonic()))
+                    except Exception:  # the threads stay deferred: the next pass or batch tries again
+                        log.warning("re-applying deferred threads failed; they stay deferred", exc_info=True)
 
-    async def _consume(self, stop: asyncio.Event) -> None:
-        consumer = self._consumer()
-        await consumer.start()
-        self.running = True
-        # The progress write and offset commit of a batch run while the next batch is applied (they follow
-        # that batch's writes; commits stay in order: each waits for the previous one).
-        finishing: asyncio.Task[None] | None = None
-        try:
-            while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.projections_batch)
-                fetched_at = time.monotonic()
-                self.ready.set()
-                records = [r for part in batches.values() for r in part]
-                if records:
-                    gen, position = await self._handle(records, stop, fetched_at)
-                    if finishing is not None:
-                        await finishing
-                    finishing = asyncio.create_task(self._finish(consumer, partition_offsets(batches), gen, position))
-                    await record_consumer_lag(self.group, consumer)
-                elif finishing is not None:
-                    await finishing
-                    finishing = None
-                if self.deferred:
-                    await self._redrive()
-            if finishing is not None:
-                await finishing
-        finally:
-            self.running = False
-            self.ready.clear()
-            if finishing is not None and not finishing.done():
-                with contextlib.suppress(Exception):
-                    await finishing
-            await consumer.stop()
-
-    async def _finish(
-        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], gen: Generation, position: int
-    ) -> None:
-        """After a batch's writes: raise the shared progress (readers in other processes) and commit."""
-        if position:
-            await asyncio.gather(self.store.record_progress(gen, self.group, position), consumer.commit(offsets))
-        else:
-            await consumer.commit(offsets)
-
-    async def _redrive(self) -> None:
+    async def _redrive(self, gen: Generation) -> None:
         """Apply again the threads a batch deferred (their events wait in the parked collection)."""
         ids = sorted(self.deferred)
         try:
-            gen = await self.generation(time.monotonic())
             result = await self.applier.redrive(gen, ids)
-        except Exception:
-            log.exception("re-applying deferred threads failed; will retry")
+        except TRANSIENT:
+            raise  # the runtime's retry policy: the batch (idempotent) and this pass are tried again
+        except Exception:  # not the batch's fault: its events must not be dead-lettered
+            log.exception("re-applying deferred threads failed; they stay deferred")
             return
         self.deferred = set(result.deferred_threads)
         self.applied_events += result.applied
 
-    async def _handle(
-        self, records: list[ConsumerRecord[Any, Any]], stop: asyncio.Event, fetched_at: float
-    ) -> tuple[Generation, int]:
-        """Apply a batch (retrying with back-off); answers the generation and the position it reached."""
-        events: list[IntegrationEvent] = []
-        for record in records:
-            outcome = accept(record.topic, record.value)
-            if isinstance(outcome, Rejected):
-                await self._dead_letter(record, outcome.reason)
-            else:
-                events.append(outcome)
-        delay = 0.1
-        while True:
-            try:
-                gen = await self.generation(fetched_at)
-                result = await self.applier.apply(gen, events)
-            except Exception:
-                if stop.is_set():
-                    raise
-                log.exception("applying a batch failed; retrying in %.1fs (offsets not committed)", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            if result.position:
-                self.watch.advance(result.position)  # stored: readers in this process see it now
-            self.applied_events += result.applied
-            self.deferred.update(result.deferred_threads)
-            log_handled_batch(log, self.group, events)
-            return gen, result.position
 
-    async def _dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
-        await put_aside(self.producer, record, self.group, reason)
-        self.dead_letters += 1
-
-
-def partition_offsets(batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> dict[TopicPartition, int]:
-    """The offsets to commit after handling ``batches``: one past the last record of each partition."""
-    return {tp: part[-1].offset + 1 for tp, part in batches.items() if part}
+def projection_consumer(settings: Settings, worker: ProjectionWorker) -> Consumer[IntegrationEvent, Progress]:
+    """The projections' consumer group on the runtime, tuned by the service's settings."""
+    config = ConsumerConfig(
+        name=settings.projections_group,
+        group_id=settings.projections_group,
+        topics=TOPICS,
+        max_records=settings.projections_batch,
+        fetch_max_wait_ms=settings.projections_fetch_max_wait_ms,
+        stall_seconds=settings.projections_stall_seconds,
+    )
+    return Consumer(config, settings.kafka, worker, TRANSIENT)
