@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
+from faststream import AckPolicy
+from faststream.kafka import TopicPartition as Assigned
 
 from ordertalk_contracts import IntegrationEvent, ThreadEvent
 from ordertalk_projections.applier import BatchApplier
@@ -20,11 +22,13 @@ from ordertalk_projections.intake import Rejected, accept
 from ordertalk_projections.mongo_store import MongoReadModels, upsert_with_defaults
 from ordertalk_projections.settings import Settings
 from ordertalk_projections.worker import TOPICS
+from ordertalk_runtime.broker import broker_for
 
 Source = Literal["kafka", "store"]
 REBUILD_ID = "current"
 WRITER = "rebuild"
 CHUNK = 1000
+Reader = Any  # the aiokafka consumer FastStream's broker built for the rebuild's reading subscriber
 
 
 class RebuildStopped(Exception):
@@ -32,7 +36,7 @@ class RebuildStopped(Exception):
 
 
 class RebuildConflict(Exception):
-    """An unfinished rebuild from another source exists."""
+    """The rebuild cannot run: an unfinished rebuild from another source exists, or a topic is not as configured."""
 
 
 @dataclass
@@ -190,19 +194,27 @@ class Rebuilder:
 
     # -- from Kafka offset zero ----------------------------------------------------------------
     async def _from_kafka(self, gen: Generation, state: dict[str, Any]) -> None:
-        consumer = AIOKafkaConsumer(
-            group_id=None,
-            enable_auto_commit=False,
+        # The runtime's broker reads: one subscriber with every partition of the topics assigned (no group,
+        # nothing committed: the checkpoint in the rebuild state is where a resumed rebuild seeks to).
+        broker = broker_for(self.settings.kafka, description="projections rebuild")
+        count = self.settings.kafka.topic_partitions
+        subscriber = broker.subscriber(
+            partitions=[Assigned(t, p) for t in TOPICS for p in range(count)],
+            ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=50,
             max_poll_records=self.batch,
-            **self.settings.kafka.client_kwargs(),
+            title="projections:rebuild",
         )
-        await consumer.start()
+        await broker.start()
         try:
+            consumer: Reader = subscriber.consumer
             await consumer.topics()
-            parts = [TopicPartition(t, p) for t in TOPICS for p in sorted(consumer.partitions_for_topic(t) or ())]
-            consumer.assign(parts)
+            for topic in TOPICS:
+                found = consumer.partitions_for_topic(topic) or set()
+                if found != set(range(count)):
+                    raise RebuildConflict(f"topic {topic} has {len(found)} partitions, configured {count}")
+            parts = [TopicPartition(t, p) for t in TOPICS for p in range(count)]
             checkpoint: dict[str, int] = dict(state.get("checkpoint", {}))
             begin = await consumer.beginning_offsets(parts)
             for tp in parts:
@@ -222,11 +234,11 @@ class Rebuilder:
             await self._read_to(consumer, gen, parts, await consumer.end_offsets(parts), checkpoint, progress)
             progress.add(0, force=True)
         finally:
-            await consumer.stop()
+            await broker.stop()
 
     async def _read_to(
         self,
-        consumer: AIOKafkaConsumer,
+        consumer: Reader,
         gen: Generation,
         parts: list[TopicPartition],
         end: dict[TopicPartition, int],
@@ -254,7 +266,7 @@ class Rebuilder:
 
     async def _fetch(
         self,
-        consumer: AIOKafkaConsumer,
+        consumer: Reader,
         parts: list[TopicPartition],
         end: dict[TopicPartition, int],
         checkpoint: dict[str, int],
