@@ -111,11 +111,13 @@ class Healing:
         """Give ``handler`` its voucher (when MESSAGING_URL is set) and prepare the healing pass."""
         return cls(handler, db, auth)
 
-    async def start(self) -> list[asyncio.Task[None]]:
-        """The background healing task (none without a feed)."""
+    async def start(self, stop: asyncio.Event | None = None) -> list[asyncio.Task[None]]:
+        """The background healing task (none without a feed), until ``stop`` is set (or ``close``)."""
         await self.held.ensure_indexes()
         if self.healing is None:
             return []
+        if stop is not None:
+            self.stop = stop
         every = self.settings.notifier_heal_seconds
         return [asyncio.create_task(run_healing(self.stop, every, self.healing), name="notifier-healer")]
 
