@@ -19,6 +19,7 @@ from ordertalk_notifier.adapters.smtp import SmtpMailer
 from ordertalk_notifier.api import create_app
 from ordertalk_notifier.delivery import Backoff, OutboxSender
 from ordertalk_notifier.handling import EntryRenderer, EventHandler
+from ordertalk_notifier.healing import Healing
 from ordertalk_notifier.hub import BroadcastHub
 from ordertalk_notifier.policy import Links
 from ordertalk_notifier.rendering import Sender
@@ -76,6 +77,7 @@ class Notifier:
             persist=self.handler.persist,
         )
         self.tasks: list[asyncio.Task[None]] = []
+        self.healing = Healing.attach(self.handler, self.db, self.auth)  # voucher and gap healing (MESSAGING_URL)
 
     async def ready(self) -> dict[str, bool]:
         """Readiness checks: MongoDB answers, the consumer and the senders run."""
@@ -95,6 +97,7 @@ class Notifier:
             asyncio.create_task(_supervised("consumer", self.consumer.run)),
             asyncio.create_task(_supervised("sender", self.sender.run)),
         ]
+        self.tasks += await self.healing.start()
 
     async def stop(self) -> None:
         """Stop the background work and close connections."""
@@ -103,6 +106,7 @@ class Notifier:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.healing.close()
         await self.mailer.close()
         await self.client.close()
 
