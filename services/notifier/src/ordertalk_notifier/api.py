@@ -134,8 +134,9 @@ def create_app(
     cors_origins: list[str],
     lifespan: Lifespan | None = None,
     tickets: StreamTickets | None = None,
+    not_ready: Callable[[], list[str]] | None = None,
 ) -> FastAPI:
-    """The notifier's HTTP API."""
+    """The notifier's HTTP API (``not_ready``: reasons, such as a missing topic, that turn /readyz to 503)."""
     stream_tickets = tickets or StreamTickets()
     app = FastAPI(title="ordertalk notifier", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.token_codec = codec
@@ -158,9 +159,10 @@ def create_app(
     )
     async def readyz() -> JSONResponse:
         checks = await ready()
-        return JSONResponse(
-            {"ready": all(checks.values()), "checks": checks}, status_code=200 if all(checks.values()) else 503
-        )
+        reasons = not_ready() if not_ready is not None else []
+        fine = all(checks.values()) and not reasons
+        body = {"ready": fine, "checks": checks} | ({"reasons": reasons} if reasons else {})
+        return JSONResponse(body, status_code=200 if fine else 503)
 
     @app.get("/v1/bell")
     async def bell(principal: CurrentPrincipal) -> Figures:

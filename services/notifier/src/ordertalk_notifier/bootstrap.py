@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from ordertalk_contracts.topics import DEAD_LETTERS, THREAD_EVENTS
-from ordertalk_notifier.adapters.kafka import ThreadEventConsumer
+from ordertalk_notifier.adapters.kafka import thread_event_consumer
 from ordertalk_notifier.adapters.mongo import Doc, MongoOutbox, MongoThreadStore, connect, ensure_indexes
 from ordertalk_notifier.adapters.smtp import SmtpMailer
 from ordertalk_notifier.api import create_app
@@ -26,8 +26,11 @@ from ordertalk_notifier.rendering import Sender
 from ordertalk_notifier.settings import Settings, SmtpSettings
 from ordertalk_runtime.auth import AuthSettings, TokenCodec
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
+from ordertalk_runtime.retry import supervise
+from ordertalk_runtime.topics import TopicCheck
 
 log = logging.getLogger(__name__)
+STOP_SECONDS = 10.0  # how long stopping waits for the consumer's last writes and commits
 
 
 @dataclass
@@ -67,16 +70,16 @@ class Notifier:
             Sender(s.mail_from, s.mail_from_name),
             on_new_emails=self.sender.offer,
         )
-        self.consumer = ThreadEventConsumer(
+        self.consumer = thread_event_consumer(
             self.kafka,
             s.notifier_consumer_group,
-            self.handler.handle_batch,
+            self.handler,
             s.notifier_fetch_max_wait_ms,
-            on_reassign=self.handler.forget_states,
-            prepare=self.handler.prepare,
-            persist=self.handler.persist,
+            stall_seconds=s.notifier_stall_seconds,
         )
         self.tasks: list[asyncio.Task[None]] = []
+        self.stopping = asyncio.Event()
+        self.topic_check = TopicCheck.for_topics(self.kafka, [THREAD_EVENTS, DEAD_LETTERS])
         self.healing = Healing.attach(self.handler, self.db, self.auth)  # voucher and gap healing (MESSAGING_URL)
 
     async def ready(self) -> dict[str, bool]:
@@ -89,18 +92,27 @@ class Notifier:
         running = bool(self.tasks) and not any(t.done() for t in self.tasks)
         return {"mongo": mongo, "consumer": self.consumer.started.is_set() and running}
 
+    def not_ready(self) -> list[str]:
+        """Why the notifier is not ready beyond the checks: its topics, its consumer (not consuming, or stalled)."""
+        return [*self.topic_check.not_ready(), *self.consumer.problems()]
+
     async def start(self) -> None:
         """Prepare indexes and topics, then run the consumer and the senders in the background."""
         await ensure_indexes(self.db)
         await ensure_topics(self.kafka, [THREAD_EVENTS, DEAD_LETTERS])
+        self.stopping.clear()
         self.tasks = [
-            asyncio.create_task(_supervised("consumer", self.consumer.run)),
-            asyncio.create_task(_supervised("sender", self.sender.run)),
+            asyncio.create_task(self.consumer.run(self.stopping)),
+            asyncio.create_task(supervise(self.sender.run, self.stopping, "e-mail senders")),
+            asyncio.create_task(self.topic_check.run(self.stopping, self.kafka.topic_check_seconds)),
         ]
-        self.tasks += await self.healing.start()
+        self.tasks += await self.healing.start(self.stopping)
 
     async def stop(self) -> None:
-        """Stop the background work and close connections."""
+        """Stop the background work (the consumer writes and commits what it handled) and close connections."""
+        self.stopping.set()
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=STOP_SECONDS)
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -129,21 +141,8 @@ class Notifier:
             self.ready,
             self.settings.cors_origin_list,
             lifespan,
+            not_ready=self.not_ready,
         )
-
-
-async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    delay = 0.5
-    while True:
-        try:
-            await run()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s stopped; restarting in %.1fs", name, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
 
 def build() -> Notifier:

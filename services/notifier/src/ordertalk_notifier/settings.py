@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     cors_origins: str = "http://127.0.0.1:8000,http://localhost:8000"
     notifier_consumer_group: str = "ordertalk-notifier"
     notifier_fetch_max_wait_ms: int = Field(default=10, ge=0, le=1000)
+    notifier_stall_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="/readyz answers 503 when the consumer has lag and its committed offsets have not moved for this"
+        " long.",
+    )
     notifier_retry_initial_seconds: float = Field(default=1.0, gt=0)
     notifier_retry_max_seconds: float = Field(default=60.0, gt=0)
     notifier_lease_seconds: float = Field(
