@@ -10,7 +10,7 @@ from tests.projections.unit.test_applier import GEN, MemoryStore
 
 from ordertalk_contracts import IntegrationEvent, MessagePostedV1, ThreadEvent
 from ordertalk_projections.applier import BatchApplier
-from ordertalk_projections.feed import InMemoryEventFeed
+from ordertalk_projections.feed import FeedError, FeedPage, InMemoryEventFeed
 from ordertalk_projections.projector import fold
 from ordertalk_runtime.vouching import FeedProbe, InMemoryHeldEvents, Voucher
 
@@ -85,3 +85,20 @@ def test_a_thread_whose_first_event_is_not_thread_started_is_parked_not_a_ghost_
     assert result.applied == 0 and ghost.order_id not in store.threads
     parked: list[ThreadEvent] = [e for (o, _), e in store.parked.items() if o == ghost.order_id]
     assert parked == [ghost]
+
+
+class DownFeed(InMemoryEventFeed):
+    """A feed that cannot be read (the messaging service is down)."""
+
+    async def read(self, after: int, limit: int) -> FeedPage:
+        raise FeedError("event feed unreachable")
+
+
+def test_an_unreachable_store_holds_newer_events_back_instead_of_failing_the_batch() -> None:
+    store, held = MemoryStore(), InMemoryHeldEvents()
+    voucher = Voucher(FeedProbe(DownFeed()), held, "projections")
+    applier = BatchApplier(store, voucher=voucher)
+    s = ThreadScript.new(Positions())
+    result = asyncio.run(applier.apply(GEN, [s.start()]))
+    assert (result.applied, result.held, result.position) == (0, 1, 0)
+    assert len(held.events) == 1 and not store.threads

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from ordertalk_contracts import ThreadEvent
 from ordertalk_runtime.event_feed import EventFeed
@@ -19,7 +19,6 @@ from ordertalk_runtime.metrics import EVENTS_UNVOUCHED
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", bound=ThreadEvent)
-Verdict = Literal["vouched", "refuted", "unknown"]
 BEYOND_HEAD = "beyond_head"
 REFUTED = "refuted"
 NEVER_STARTED = "never_started"
@@ -53,6 +52,11 @@ class StoreProbe(Protocol):
         event; None: the store's head is below ``position``)."""
         ...
 
+    async def stored_ids(self, position: int, limit: int) -> tuple[dict[int, str], int, bool]:
+        """The event ids the store holds from ``position`` on (up to ``limit`` events), by position; the last position
+        read; and whether the store ends there (its head is below the next position)."""
+        ...
+
 
 @dataclass
 class FeedProbe:
@@ -67,6 +71,12 @@ class FeedProbe:
             return None
         first = page.events[0]
         return first if isinstance(first, ThreadEvent) else page.last_position
+
+    async def stored_ids(self, position: int, limit: int) -> tuple[dict[int, str], int, bool]:
+        """One feed page from ``position``: thread events' ids by position."""
+        page = await self.feed.read(max(position - 1, 0), limit)
+        ids = {e.position: str(e.event_id) for e in page.events if isinstance(e, ThreadEvent)}
+        return ids, page.last_position, len(page.events) < limit
 
 
 def reached(found: ThreadEvent | int | None) -> int:
@@ -98,6 +108,18 @@ class Voucher:
     async def split(self, events: Sequence[E]) -> tuple[list[E], list[E]]:
         """(vouched, held back): the store's head is read again (once) when an event lies beyond the known head."""
         top = max((e.position for e in events), default=0)
+        try:
+            await self._read_head(events, top)
+        except Exception as exc:  # the store cannot be asked now: what lies beyond the known head waits
+            log.warning("%s: the event store's head could not be read (%s); holding newer events", self.consumer, exc)
+        vouched = [e for e in events if e.position <= self.head]
+        beyond = [e for e in events if e.position > self.head]
+        if beyond:
+            await self.held.hold(list(beyond))
+            self.report(beyond, BEYOND_HEAD, f"beyond the event store's head {self.head}")
+        return vouched, beyond
+
+    async def _read_head(self, events: Sequence[ThreadEvent], top: int) -> None:
         if top > self.head:
             self.head = max(self.head, reached(await self.probe.first_at_or_after(top)))
         if top > self.head:  # some lie beyond the store's head: how far does it reach? (a binary search)
@@ -111,43 +133,30 @@ class Voucher:
                     lo = mid + 1
                 else:
                     hi = mid
-        vouched = [e for e in events if e.position <= self.head]
-        beyond = [e for e in events if e.position > self.head]
-        if beyond:
-            await self.held.hold(list(beyond))
-            self.report(beyond, BEYOND_HEAD, f"beyond the event store's head {self.head}")
-        return vouched, beyond
 
     def report(self, events: Sequence[ThreadEvent], reason: str, why: str) -> None:
         """A WARNING and the metric for events not trusted."""
         self.unvouched += len(events)
         report_untrusted(self.consumer, events, reason, why)
 
-    async def verdict(self, event: ThreadEvent) -> Verdict:
-        """Whether the store holds this very event at its position, holds another one there, or has not got there."""
-        found = await self.probe.first_at_or_after(event.position)
-        self.head = max(self.head, reached(found))
-        if found is None:
-            return "unknown"
-        if isinstance(found, ThreadEvent) and found.position == event.position and found.event_id == event.event_id:
-            return "vouched"
-        return "refuted"
-
-    async def recheck(self, limit: int = 100) -> list[ThreadEvent]:
-        """The held events the store now vouches for (apply them, then ``release``); refuted ones are set aside."""
+    async def recheck(self, limit: int = 1000) -> list[ThreadEvent]:
+        """The held events the store now holds, the very same ones at their positions (apply them, then ``release``);
+        those whose position the store holds another event at (or none, once past it) are set aside as refuted."""
+        waiting = await self.held.held(limit)
         vouched: list[ThreadEvent] = []
         refuted: list[ThreadEvent] = []
-        for event in await self.held.held(limit):  # in position order: once one is beyond the head, all the rest are
-            verdict = await self.verdict(event)
-            if verdict == "vouched":
-                vouched.append(event)
-            elif verdict == "refuted":
-                refuted.append(event)
-            else:
-                break
+        while waiting:
+            ids, last, at_end = await self.probe.stored_ids(waiting[0].position, limit)
+            self.head = max(self.head, last)
+            covered = [e for e in waiting if e.position <= last]
+            for event in covered:
+                (vouched if ids.get(event.position) == str(event.event_id) else refuted).append(event)
+            waiting = [e for e in waiting if e.position > last]
+            if at_end or not covered:
+                break  # the rest lie beyond the store's head
         if refuted:
             await self.held.refute([str(e.event_id) for e in refuted])
-            self.report(refuted, REFUTED, "the event store holds another event at their positions")
+            self.report(refuted, REFUTED, "the event store holds another event (or none) at their positions")
         return vouched
 
     async def release(self, events: Sequence[ThreadEvent]) -> None:
