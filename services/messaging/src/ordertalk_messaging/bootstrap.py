@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import anyio.to_thread
 from eventsourcing.persistence import Notification
 
-from ordertalk_contracts import ThreadEvent
-from ordertalk_messaging.application import MessagingStore, NewOrder, ThreadService
-from ordertalk_messaging.orders_consumer import OrdersConsumer
+from ordertalk_contracts import OrderRegisteredV1, ThreadEvent
+from ordertalk_contracts.topics import ALL_TOPICS
+from ordertalk_messaging.application import MessagingStore, ThreadService
+from ordertalk_messaging.orders_consumer import orders_consumer
 from ordertalk_messaging.publishing import KafkaPublisher, Publisher
 from ordertalk_messaging.relay import NotificationSource, Relay
 from ordertalk_messaging.settings import Settings
@@ -27,6 +27,8 @@ from ordertalk_messaging.store_wakeups import (
 )
 from ordertalk_messaging.translation import notification_to_contract
 from ordertalk_runtime.auth import TokenCodec
+from ordertalk_runtime.consumer import Consumer
+from ordertalk_runtime.topics import TopicCheck
 
 
 @dataclass
@@ -40,15 +42,16 @@ class Components:
     relay: Relay
     codec: TokenCodec
     save_signal: SqliteSaveSignal | None = None
+    topic_check: TopicCheck | None = None
 
-    def orders_consumer(self) -> OrdersConsumer:
-        """The consumer that learns orders and starts their threads."""
-        service = self.service
+    _orders: Consumer[OrderRegisteredV1, int] | None = field(default=None, init=False, repr=False)
 
-        async def register(order: NewOrder, correlation_id: str | None) -> bool:
-            return await anyio.to_thread.run_sync(service.register_order, order, correlation_id)
-
-        return OrdersConsumer(self.settings.kafka, self.settings.orders_consumer_group, register)
+    def orders_consumer(self) -> Consumer[OrderRegisteredV1, int]:
+        """The consumer that learns orders and starts their threads (one per process: readiness asks it)."""
+        if self._orders is None:
+            settings = self.settings
+            self._orders = orders_consumer(settings.kafka, settings.orders_consumer_group, self.service.register_order)
+        return self._orders
 
     def relay_jobs(self, stop: asyncio.Event) -> list[Awaitable[None]]:
         """The relay, and what wakes it when another process saves (API pods, or serve processes on SQLite)."""
@@ -125,10 +128,12 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Components:
         record_seconds=settings.relay_record_seconds,
         linger_seconds=settings.relay_linger_seconds,
         republish_on_start=settings.relay_republish_on_start,
+        check_seconds=settings.kafka.topic_check_seconds,
     )
     on_saved: Callable[[], None] = relay.wake
     save_signal = None
     if settings.event_store == "sqlite" and not settings.relay_enabled:  # the relay runs in another process
         on_saved = save_signal = SqliteSaveSignal(sqlite_wake_address(settings.sqlite_path))
     service = ThreadService(store, tables, on_saved=on_saved, max_queue=settings.writer_max_queue)
-    return Components(settings, store, tables, service, relay, TokenCodec(settings.auth), save_signal)
+    topic_check = TopicCheck.for_topics(settings.kafka, ALL_TOPICS)
+    return Components(settings, store, tables, service, relay, TokenCodec(settings.auth), save_signal, topic_check)

@@ -1,31 +1,50 @@
-"""Learns orders from OrderRegistered on the orders topic; commits offsets only once a thread is saved."""
+"""Learns orders from OrderRegistered on the orders topic: a handler on the shared consumer runtime.
+
+Each order's thread is saved before the batch's offsets are committed; registering is idempotent (a known order
+is left as it is), so a redelivered batch changes nothing. Poison messages go to the dead-letter topic.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable
+import sqlite3
+from collections.abc import Callable, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+import anyio.to_thread
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from ordertalk_contracts import ORDERS, ContractError, OrderRegisteredV1, parse
 from ordertalk_messaging.application import NewOrder
-from ordertalk_runtime.dead_letters import put_aside
+from ordertalk_runtime.consumer import Consumer, ConsumerConfig, Record
 from ordertalk_runtime.kafka import KafkaSettings
+from ordertalk_runtime.retry import Transient
 
-log = logging.getLogger(__name__)
+CONSUMER = "messaging-orders"
+RegisterOrder = Callable[[NewOrder, str | None], bool]
+# What saving a thread raises while the event store is down or busy (eventsourcing wraps the drivers' errors;
+# the drivers' own for safety): retried without end by the runtime, never skipped.
+TRANSIENT: Transient = (
+    OperationalError,
+    InterfaceError,
+    sqlite3.OperationalError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    OSError,
+)
 
-RegisterOrder = Callable[[NewOrder, str | None], Awaitable[bool]]
 
-
-def new_order_from(raw: bytes | None) -> tuple[NewOrder, str | None]:
-    """The order announced by a raw message; ContractError if it is not a valid OrderRegistered."""
+def order_registered(raw: bytes | None) -> OrderRegisteredV1:
+    """The OrderRegistered event of a raw message; ContractError if it is anything else."""
     if raw is None:
         raise ContractError("empty message")
     event = parse(raw)
     if not isinstance(event, OrderRegisteredV1):
         raise ContractError(f"{event.event_type} is not an OrderRegistered event")
+    return event
+
+
+def new_order_of(event: OrderRegisteredV1) -> tuple[NewOrder, str | None]:
+    """The order an OrderRegistered event announces, and the correlation id its thread starts with."""
     order = NewOrder(
         order_id=event.order_id,
         order_number=event.order_number,
@@ -36,63 +55,45 @@ def new_order_from(raw: bytes | None) -> tuple[NewOrder, str | None]:
     return order, event.correlation_id or str(event.event_id)
 
 
-class OrdersConsumer:
-    """Consumer group on ORDERS; poison messages go to the dead-letter topic and consumption carries on."""
+def new_order_from(raw: bytes | None) -> tuple[NewOrder, str | None]:
+    """The order announced by a raw message; ContractError if it is not a valid OrderRegistered."""
+    return new_order_of(order_registered(raw))
 
-    def __init__(self, kafka: KafkaSettings, group_id: str, register: RegisterOrder, topic: str = ORDERS) -> None:
-        self.kafka, self.group_id, self.register, self.topic = kafka, group_id, register, topic
-        self.handled = 0
-        self.dead_lettered = 0
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set, reconnecting after broker errors."""
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                await self._consume(stop)
-            except Exception as exc:
-                log.warning("orders consumer failed (%s); reconnecting in %.1fs", exc, backoff)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), backoff)
-                backoff = min(backoff * 2, 5.0)
+class OrderRegistrations:
+    """The orders consumer's handler: each batch's orders registered in order, durable when ``handle`` returns."""
 
-    async def _consume(self, stop: asyncio.Event) -> None:
-        consumer = AIOKafkaConsumer(
-            self.topic,
-            **self.kafka.client_kwargs(),
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=200,
-        )
-        producer = AIOKafkaProducer(**self.kafka.producer_kwargs())
-        await consumer.start()
-        try:
-            await producer.start()
-            while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=300, max_records=200)
-                for tp, records in batches.items():
-                    for record in records:
-                        await self._handle(record, producer)
-                        await consumer.commit({tp: record.offset + 1})
-        finally:
-            await producer.stop()
-            await consumer.stop()
+    def __init__(self, register: RegisterOrder) -> None:
+        self.register = register
+        self.registered = 0
 
-    async def _handle(self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer) -> None:
-        try:
-            order, correlation_id = new_order_from(record.value)
-        except ContractError as exc:
-            await put_aside(producer, record, self.group_id, exc.reason)
-            self.dead_lettered += 1
-            return
-        backoff = 0.1
-        while True:
-            try:
-                await self.register(order, correlation_id)
-                self.handled += 1
-                return
-            except Exception as exc:  # the store is down: retry, never skip
-                log.warning("could not save order %s (%s); retrying", order.order_id, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+    def decode(self, record: Record) -> OrderRegisteredV1:
+        """The OrderRegistered event a record carries (ContractError for poison: the runtime dead-letters it)."""
+        return order_registered(record.value)
+
+    async def handle(self, events: Sequence[OrderRegisteredV1]) -> int:
+        """Register the batch's orders in order (in a worker thread: the store is synchronous); answer how many
+        were new. Nothing is left to flush (the answer is staged all the same, so the runtime counts the batch).
+
+        A store error propagates: transient ones are retried by the runtime (the orders registered already are
+        known then, and left alone), others split the batch down to the one order, which is dead-lettered.
+        """
+        orders = [new_order_of(event) for event in events]
+        new = await anyio.to_thread.run_sync(self._register_all, orders)
+        self.registered += new
+        return new
+
+    def _register_all(self, orders: list[tuple[NewOrder, str | None]]) -> int:
+        return sum(self.register(order, correlation_id) for order, correlation_id in orders)
+
+    async def flush(self, staged: Sequence[int]) -> None:
+        """Nothing: every order is saved by ``handle``."""
+
+    def reset(self) -> None:
+        """Nothing cached."""
+
+
+def orders_consumer(kafka: KafkaSettings, group_id: str, register: RegisterOrder) -> Consumer[OrderRegisteredV1, int]:
+    """The consumer group on ORDERS that starts a thread for each registered order."""
+    config = ConsumerConfig(name=CONSUMER, group_id=group_id, topics=(ORDERS,), max_records=200, fetch_max_wait_ms=200)
+    return Consumer(config, kafka, OrderRegistrations(register), TRANSIENT)

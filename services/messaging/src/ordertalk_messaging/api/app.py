@@ -23,7 +23,7 @@ from ordertalk_runtime.api_docs import install_api_docs
 from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.kafka import ensure_topics
 from ordertalk_runtime.metrics import install_metrics
-from ordertalk_runtime.observability import CorrelationMiddleware
+from ordertalk_runtime.observability import CorrelationMiddleware, not_ready_reasons
 from ordertalk_runtime.problems import install_problem_handlers
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class Background:
                     await asyncio.wait_for(self.stop.wait(), 2.0)
         self.topics_ready = True
         jobs: list[Awaitable[None]] = []
+        if self.components.topic_check is not None:
+            jobs.append(self.components.topic_check.run(self.stop, settings.kafka.topic_check_seconds))
         if settings.relay_enabled:
             jobs.extend(self.components.relay_jobs(self.stop))
         if settings.orders_consumer_enabled:
@@ -135,6 +137,12 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
             },
         }
         ok = jobs.topics_ready or not background
+        checks = [c for c in (components.topic_check, relay) if c is not None] if background else []
+        reasons = not_ready_reasons(checks)
+        if background and components.settings.orders_consumer_enabled and jobs.topics_ready:
+            reasons += components.orders_consumer().problems()
+        if reasons:
+            return JSONResponse(body | {"status": "unavailable", "reasons": reasons}, status_code=503)
         return JSONResponse(body if ok else body | {"status": "starting"}, status_code=200 if ok else 503)
 
     return app
