@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 
 from ordertalk_contracts import ContractError, IntegrationEvent, dump, parse
+from ordertalk_runtime.auth import Principal, TokenCodec
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +38,36 @@ FEED_PAGE_LIMIT = 1000
 """The largest page the messaging feed serves; a caller asking for more reads several pages."""
 
 
-class HttpEventFeed:
-    """The messaging service's ``GET /v1/events?after=&limit=`` (admin token)."""
+@dataclass
+class RenewingToken:
+    """A service's own admin token for the feed, minted again before it expires (a long-running reader needs it)."""
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str, token: str) -> None:
-        self.client, self.base_url, self.token = client, base_url.rstrip("/"), token
+    codec: TokenCodec
+    principal: Principal
+    ttl_seconds: int = 3600
+    _token: str = field(default="", init=False)
+    _renew_at: float = field(default=0.0, init=False)
+
+    def __call__(self) -> str:
+        """A token valid for at least a quarter of its lifetime."""
+        now = time.monotonic()
+        if not self._token or now >= self._renew_at:
+            self._token = self.codec.mint(self.principal, ttl_seconds=self.ttl_seconds)
+            self._renew_at = now + self.ttl_seconds * 0.75
+        return self._token
+
+
+class HttpEventFeed:
+    """The messaging service's ``GET /v1/events?after=&limit=`` (admin token, fixed or renewing)."""
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str, token: str | Callable[[], str]) -> None:
+        self.client, self.base_url = client, base_url.rstrip("/")
+        self._token = token
+
+    @property
+    def token(self) -> str:
+        """The bearer token for the next request."""
+        return self._token if isinstance(self._token, str) else self._token()
 
     async def read(self, after: int, limit: int) -> FeedPage:
         """One page of the feed; events that do not parse are counted in ``rejected``."""

@@ -14,7 +14,7 @@ from ordertalk_contracts import ThreadEvent
 from ordertalk_notifier.handling import EventHandler
 from ordertalk_notifier.ports import ThreadStore
 from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec
-from ordertalk_runtime.event_feed import EventFeed, HttpEventFeed
+from ordertalk_runtime.event_feed import EventFeed, HttpEventFeed, RenewingToken
 from ordertalk_runtime.gap_healing import HealingPass, Waiting, run_every
 from ordertalk_runtime.held_events import Doc, MongoHeldEvents
 from ordertalk_runtime.vouching import FeedProbe, HeldEvents, Voucher
@@ -38,7 +38,7 @@ def event_feed(settings: HealingSettings, auth: AuthSettings, http: httpx.AsyncC
     """The messaging event feed (an admin token of the notifier's own), when MESSAGING_URL is configured."""
     if not settings.messaging_url:
         return None
-    return HttpEventFeed(http, settings.messaging_url, TokenCodec(auth).mint(FEED_PRINCIPAL))
+    return HttpEventFeed(http, settings.messaging_url, RenewingToken(TokenCodec(auth), FEED_PRINCIPAL))
 
 
 def held_events(db: AsyncDatabase[Doc]) -> MongoHeldEvents:

@@ -27,6 +27,7 @@ from ordertalk_projections.trust import voucher_for
 from ordertalk_projections.worker import Progress, ProjectionWorker, projection_consumer
 from ordertalk_runtime.auth import Principal, TokenCodec
 from ordertalk_runtime.consumer import Consumer
+from ordertalk_runtime.event_feed import RenewingToken
 from ordertalk_runtime.kafka import ensure_topics
 from ordertalk_runtime.topics import TopicCheck
 
@@ -59,7 +60,7 @@ def feed_for(settings: Settings, http: httpx.AsyncClient) -> EventFeed | None:
     """The messaging event feed, when MESSAGING_URL is configured."""
     if not settings.messaging_url:
         return None
-    token = TokenCodec(settings.auth).mint(FEED_PRINCIPAL)
+    token = RenewingToken(TokenCodec(settings.auth), FEED_PRINCIPAL)  # a long-running reader: renewed
     return HttpEventFeed(http, settings.messaging_url, token)
 
 
