@@ -85,6 +85,10 @@ def main() -> None:
     history.add_argument("order_id")
     sub.add_parser("replay", help="re-publish stored events (messaging service)", add_help=False)
     sub.add_parser("rebuild", help="rebuild read models (projections service)", add_help=False)
+    recover = sub.add_parser("recover", help="after a broker lost its topics: topics, groups, re-publish")
+    recover.add_argument("--republish", action="store_true", help="re-publish the store from here too")
+    recover.add_argument("--drop-orders", action="store_true", help="re-create a wrong orders topic with records")
+    recover.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the re-publishing")
     sub.add_parser(
         "rebuild-notifier", help="rebuild the notifier's thread states and bell counts from the store", add_help=False
     )
@@ -95,6 +99,10 @@ def main() -> None:
         code = asyncio.run(_dead_letters(args.action, set(args.only), args.limit))
     elif args.command == "history":
         code = _history(args.order_id)
+    elif args.command == "recover":
+        from ordertalk_ops.recover import recover as run_recovery
+
+        code = run_recovery(drop_orders=args.drop_orders, republish=args.republish, wait_seconds=args.wait)
     elif args.command == "replay":
         code = _delegate("ordertalk_messaging", ["replay", *rest])
     elif args.command == "rebuild-notifier":
