@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from typing import Any, Literal
 
 import aiokafka.admin.client
@@ -38,6 +39,25 @@ class KafkaSettings(BaseSettings):
         default=3.0, gt=0, description="How often each service checks its topics exist with their partition count."
     )
 
+    static_membership: bool = Field(
+        default=False,
+        description="KIP-345 static group membership: a consumer restarted with the same instance id gets its "
+        "partitions back without a rebalance (Kafka 2.3+). Off on the local stand-in, which holds every "
+        "static JoinGroup and SyncGroup 3 s each.",
+    )
+    group_instance_id: str | None = Field(
+        default=None,
+        description="This process's stable name for static membership (the pod name); the host name if unset. "
+        "Each consumer appends its own name.",
+    )
+    session_timeout_ms: int = Field(
+        default=10_000,
+        ge=1,
+        description="A consumer that stops heartbeating leaves its group after this long (Kafka accepts "
+        "6000-1800000 by default; the local stand-in anything).",
+    )
+    heartbeat_interval_ms: int = Field(default=3_000, ge=1, description="Below a third of the session timeout.")
+
     def client_kwargs(self) -> dict[str, Any]:
         """Connection arguments common to aiokafka producers, consumers and admin clients.
 
@@ -60,6 +80,23 @@ class KafkaSettings(BaseSettings):
     def producer_kwargs(self) -> dict[str, Any]:
         """Arguments of a producer that loses nothing and keeps per-key order."""
         return self.client_kwargs() | {"acks": "all", "enable_idempotence": self.enable_idempotence}
+
+    def consumer_group_kwargs(self, consumer_name: str) -> dict[str, Any]:
+        """Consumer-group timing arguments (aiokafka's and FastStream's subscriber's) for consumer ``consumer_name``.
+
+        With static membership the instance id is ``<group_instance_id or host name>-<consumer_name>``: stable
+        across restarts of the process, distinct for each consumer in it.
+        """
+        if self.heartbeat_interval_ms >= self.session_timeout_ms:
+            raise ValueError("KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS")
+        instance = None
+        if self.static_membership:
+            instance = f"{self.group_instance_id or socket.gethostname()}-{consumer_name}"
+        return {
+            "group_instance_id": instance,
+            "session_timeout_ms": self.session_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+        }
 
 
 class NoAutoCreateMetadataRequest(MetadataRequest):  # type: ignore[misc]
