@@ -36,7 +36,7 @@ def test_overlay_renders_and_validates_against_the_kubernetes_schema(overlay: st
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
     names = {(d["kind"], d["metadata"]["name"]) for d in docs}
     for service in SERVICES:
-        assert ("Deployment", service) in names
+        assert ("Deployment", service) in names or ("StatefulSet", service) in names  # consumers: StatefulSets
         assert ("Service", service) in names
     assert ("Deployment", "relay") in names
 
@@ -48,9 +48,8 @@ def test_every_http_deployment_has_probes_runs_as_non_root_and_uses_existing_con
     for doc in docs:
         by_kind.setdefault(doc["kind"], set()).add(doc["metadata"]["name"])
     for doc in docs:
-        if doc["kind"] != "Deployment" or not doc["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
-            "ordertalk/"
-        ):
+        workload = doc["kind"] in ("Deployment", "StatefulSet")
+        if not workload or not doc["spec"]["template"]["spec"]["containers"][0]["image"].startswith("ordertalk/"):
             continue
         pod = doc["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
