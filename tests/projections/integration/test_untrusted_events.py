@@ -1,0 +1,134 @@
+"""Forged thread events on the running system: trusted only as far as the event store vouches for them.
+
+A schema-valid MessagePosted for an order nobody registered, once with ``position`` 999999 (beyond the store's head)
+and once with a position the store has (a thread whose first event is not ThreadStarted): neither makes a ghost row
+in the admin's list, the read-your-writes position is not pinned, both are reported (metric, held collections), and
+the system's own events go on being applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo import MongoClient
+from tests.support.polling import wait_for
+from tests.system.test_whole_system import admin_headers, announce, metric, new_order
+
+from ordertalk_contracts import THREAD_EVENTS, Actor, MessagePostedV1, dump
+from ordertalk_devstack.processes import free_port
+from ordertalk_devstack.stack import Stack, StackPorts, running_stack
+from ordertalk_runtime.kafka import KafkaSettings
+
+pytestmark = pytest.mark.e2e
+FORGER = Actor(role="admin", id="admin-9", display_name="Someone Else")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole system on stand-in servers and free ports."""
+    names = ("kafka", "mongo", "smtp", "web", "messaging", "projections", "notifier")
+    ports = StackPorts(**{name: free_port() for name in names})
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("KAFKA_BOOTSTRAP_SERVERS", "MONGO_URL", "SMTP_HOST"):
+            patch.delenv(name, raising=False)
+        with running_stack(tmp_path_factory.mktemp("untrusted"), ports) as running:
+            yield running
+
+
+def forged(order_id: str, position: int) -> MessagePostedV1:
+    """Version 1 of a thread nobody started, schema-valid."""
+    return MessagePostedV1(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        order_id=order_id,
+        thread_id=uuid.uuid4(),
+        thread_version=1,
+        position=position,
+        actor=FORGER,
+        message_id=uuid.uuid4(),
+        seq=1,
+        body="ghost",
+    )
+
+
+def produce(stack: Stack, events: list[MessagePostedV1]) -> None:
+    async def send() -> None:
+        settings = KafkaSettings(bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"], enable_idempotence=False)
+        producer = AIOKafkaProducer(**settings.producer_kwargs())
+        await producer.start()
+        try:
+            for event in events:
+                await producer.send_and_wait(THREAD_EVENTS, dump(event), key=event.order_id.encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def test_forged_events_make_no_ghost_thread_and_do_not_pin_the_read_position(stack: Stack) -> None:
+    admin = admin_headers(stack)
+    order = new_order("real", "#80001", "cust-real", "Real Customer")
+    announce(stack, order)
+    messages = f"{stack.url('messaging')}/v1/orders/{order.order_id}/messages"
+
+    def post(body: str) -> int | None:
+        response = httpx.post(messages, json={"body": body}, headers=admin, timeout=10)
+        return int(response.json()["position"]) if response.status_code == 201 else None
+
+    first = wait_for(lambda: post("first"), 60, "the order to be known")
+    assert isinstance(first, int)
+    beyond = forged(f"ghost-{uuid.uuid4().hex[:8]}", 999_999)
+    unstarted = forged(f"ghost-{uuid.uuid4().hex[:8]}", first)
+    produce(stack, [beyond, unstarted])
+    second = post("second")
+    assert second is not None and second < 999_999
+    threads = f"{stack.url('projections')}/v1/threads"
+
+    def listed() -> httpx.Response | None:
+        answer = httpx.get(threads, params={"after": second, "per_page": 100}, headers=admin, timeout=30)
+        rows = answer.json()["items"] if answer.status_code == 200 else []
+        mine = [r for r in rows if r["order_id"] == order.order_id]
+        return answer if mine and mine[0]["message_count"] == 2 else None
+
+    answer = wait_for(listed, 60, "the real thread with both messages")
+    assert isinstance(answer, httpx.Response)
+    ids = {r["order_id"] for r in answer.json()["items"]}
+    assert beyond.order_id not in ids and unstarted.order_id not in ids
+    header = next(v for k, v in answer.headers.items() if k.lower().endswith("position"))
+    assert second <= int(header) < 999_999
+    for ghost in (beyond, unstarted):
+        missing = httpx.get(f"{threads}/{ghost.order_id}", headers=admin, timeout=10)
+        assert missing.status_code == 404
+
+    def reported(service: str, reason: str) -> bool:
+        text = httpx.get(f"{stack.url(service)}/metrics", timeout=10).text
+        return metric(text, "ordertalk_events_unvouched_total", consumer=service, reason=reason) >= 1
+
+    for service in ("projections", "notifier"):
+        wait_for(lambda s=service: reported(s, "beyond_head"), 30, f"{service} to report the event beyond the head")
+        wait_for(lambda s=service: reported(s, "never_started"), 30, f"{service} to report the thread never started")
+
+    db: Any = MongoClient(stack.env["MONGO_URL"], tz_aware=True)[stack.env.get("MONGO_DB", "ordertalk")]
+    try:
+        for held in ("unvouched_events", "notifier_unvouched"):
+            doc = db[held].find_one({"_id": str(beyond.event_id)})
+            assert doc is not None and doc["status"] == "held", held
+        # The healing pass reads the store from its start up to the unstarted ghost: it never started there.
+        for held in ("unvouched_events", "notifier_unvouched"):
+            wait_for(
+                lambda h=held: (db[h].find_one({"_id": str(unstarted.event_id)}) or {}).get("status") == "refuted",
+                30,
+                f"the unstarted ghost set aside in {held}",
+            )
+        assert db["notifier_threads"].find_one({"_id": beyond.order_id}) is None
+        assert db["notifier_threads"].find_one({"_id": unstarted.order_id}) is None
+        assert db["notifier_parked"].count_documents({"order_id": unstarted.order_id}) == 0
+    finally:
+        db.client.close()
