@@ -112,8 +112,12 @@ def test_forged_events_make_no_ghost_thread_and_do_not_pin_the_read_position(sta
         return metric(text, "ordertalk_events_unvouched_total", consumer=service, reason=reason) >= 1
 
     for service in ("projections", "notifier"):
-        wait_for(lambda s=service: reported(s, "beyond_head"), 30, f"{service} to report the event beyond the head")
-        wait_for(lambda s=service: reported(s, "never_started"), 30, f"{service} to report the thread never started")
+        for reason in ("beyond_head", "never_started"):
+
+            def counted(service: str = service, reason: str = reason) -> bool:
+                return reported(service, reason)
+
+            wait_for(counted, 30, f"{service} to count {reason}")
 
     db: Any = MongoClient(stack.env["MONGO_URL"], tz_aware=True)[stack.env.get("MONGO_DB", "ordertalk")]
     try:
@@ -122,11 +126,11 @@ def test_forged_events_make_no_ghost_thread_and_do_not_pin_the_read_position(sta
             assert doc is not None and doc["status"] == "held", held
         # The healing pass reads the store from its start up to the unstarted ghost: it never started there.
         for held in ("unvouched_events", "notifier_unvouched"):
-            wait_for(
-                lambda h=held: (db[h].find_one({"_id": str(unstarted.event_id)}) or {}).get("status") == "refuted",
-                30,
-                f"the unstarted ghost set aside in {held}",
-            )
+
+            def refuted(held: str = held) -> bool:
+                return (db[held].find_one({"_id": str(unstarted.event_id)}) or {}).get("status") == "refuted"
+
+            wait_for(refuted, 30, f"the unstarted ghost set aside in {held}")
         assert db["notifier_threads"].find_one({"_id": beyond.order_id}) is None
         assert db["notifier_threads"].find_one({"_id": unstarted.order_id}) is None
         assert db["notifier_parked"].count_documents({"order_id": unstarted.order_id}) == 0
