@@ -14,6 +14,7 @@ import httpx
 from ordertalk_devstack.ports import StackPorts, taken
 from ordertalk_devstack.processes import ManagedProcess, python_argv, stop_all
 from ordertalk_devstack.servers import start_kafka, start_mailcatcher, start_mongo
+from ordertalk_devstack.settings_file import remove_settings_file, service_settings, write_settings_file
 
 __all__ = ["DEV_JWT_SECRET", "Stack", "StackPorts", "running_stack", "stack_environment"]
 
@@ -75,8 +76,18 @@ def stack_environment(var: Path, ports: StackPorts, external: bool) -> dict[str,
     are pointed at it (its port included).
     """
     env = dict(os.environ)
+    defaults = derived_settings(var, ports, external)
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    if "SMTP_HOST" not in os.environ:  # the stand-in catcher: a stray SMTP_PORT must not point elsewhere
+        env["SMTP_PORT"] = str(ports.smtp)
+    return env
+
+
+def derived_settings(var: Path, ports: StackPorts, external: bool) -> dict[str, str]:
+    """Pure: the settings the stack gives its services unless the environment sets them (they follow ``ports``)."""
     web = f"http://127.0.0.1:{ports.web}"
-    defaults = {
+    return {
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports.kafka}",
         "KAFKA_ENABLE_IDEMPOTENCE": "false",
         # The local broker (Tansu) holds a static member's JoinGroup and SyncGroup 3 s each, and lets a dead
@@ -101,11 +112,6 @@ def stack_environment(var: Path, ports: StackPorts, external: bool) -> dict[str,
         "CORS_ORIGINS": f"{web},http://localhost:{ports.web}",
         "WEB_DEV_SIGNIN": "true",
     }
-    for key, value in defaults.items():
-        env.setdefault(key, value)
-    if "SMTP_HOST" not in os.environ:  # the stand-in catcher: a stray SMTP_PORT must not point elsewhere
-        env["SMTP_PORT"] = str(ports.smtp)
-    return env
 
 
 def _healthy(port: int) -> bool:
@@ -151,6 +157,10 @@ def running_stack(
                     proc = start_service(spec, stack.env, log_dir)
                     stack.processes.append(proc)
                     stack.services[spec.name] = proc
+        # For ordertalk-ops: the operator's shell then needs no variable to reach this stack.
+        derived = derived_settings(var, ports, external_kafka)
+        write_settings_file(var, service_settings(stack.env, derived))
         yield stack
     finally:
+        remove_settings_file(var)
         stack.stop(hurry)

@@ -1,4 +1,8 @@
-"""`ordertalk-ops`: consumer lag, dead letters, thread history; replay and rebuild via the services."""
+"""`ordertalk-ops`: consumer lag, dead letters, thread history; replay and rebuild via the services.
+
+Settings as the services take them (KAFKA_*, MONGO_*, AUTH_*, MESSAGING_URL …); a variable not set is
+taken from the running local stack (var/stack.env, written by `make run`), else `make run`'s default.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,39 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 
 from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_ops.dead_letters import read_dead_letters, redrive
 from ordertalk_ops.lag import consumer_lag
+from ordertalk_ops.stack_settings import Setting, StackFile, apply, shown
 from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec
 from ordertalk_runtime.kafka import KafkaSettings
 
-DEFAULT_GROUPS = "ordertalk-messaging-orders,ordertalk-projections,ordertalk-notifier"
+
+def _default_groups() -> str:
+    """The services' consumer groups, named as the services name them (their variables or defaults)."""
+    return ",".join(
+        os.environ.get(variable, default)
+        for variable, default in (
+            ("ORDERS_CONSUMER_GROUP", "ordertalk-messaging-orders"),
+            ("PROJECTIONS_GROUP", "ordertalk-projections"),
+            ("NOTIFIER_CONSUMER_GROUP", "ordertalk-notifier"),
+        )
+    )
+
+
+def _print_settings(settings: list[Setting], stack: StackFile | None) -> int:
+    print(f"stack settings: {stack.path} (pid {stack.pid})" if stack else "stack settings: none found")
+    for setting in settings:
+        print(f"{shown(setting):<60} {setting.source}")
+    return 0
 
 
 def _print_lag(groups: list[str] | None) -> int:
-    names = groups or os.environ.get("OPS_CONSUMER_GROUPS", DEFAULT_GROUPS).split(",")
+    names = groups or os.environ.get("OPS_CONSUMER_GROUPS", _default_groups()).split(",")
     rows = asyncio.run(consumer_lag(KafkaSettings(), names, list(ALL_TOPICS)))
     print(f"{'group':<28} {'topic':<32} {'part':>4} {'committed':>10} {'end':>10} {'lag':>8}")
     for row in rows:
@@ -50,7 +73,7 @@ async def _dead_letters(command: str, selected: set[str], limit: int) -> int:
 def _history(order_id: str) -> int:
     codec = TokenCodec(AuthSettings())
     token = codec.mint(Principal("admin", "ops", "Operator"), ttl_seconds=300)
-    base = os.environ.get("MESSAGING_URL", "http://127.0.0.1:8001")
+    base = os.environ["MESSAGING_URL"]  # always set by stack_settings.apply
     response = httpx.get(
         f"{base}/v1/orders/{order_id}/history", headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
@@ -83,17 +106,23 @@ def main() -> None:
     dlq.add_argument("--limit", type=int, default=50)
     history = sub.add_parser("history", help="a thread's full event history (B1)")
     history.add_argument("order_id")
+    sub.add_parser("settings", help="the settings in use and where each came from (secrets masked)")
     sub.add_parser("replay", help="re-publish stored events (messaging service)", add_help=False)
     sub.add_parser("rebuild", help="rebuild read models (projections service)", add_help=False)
+    sub.add_parser(
+        "rebuild-notifier", help="rebuild the notifier's thread states and bell counts from the store", add_help=False
+    )
     recover = sub.add_parser("recover", help="after a broker lost its topics: topics, groups, re-publish")
     recover.add_argument("--republish", action="store_true", help="re-publish the store from here too")
     recover.add_argument("--drop-orders", action="store_true", help="re-create a wrong orders topic with records")
     recover.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the re-publishing")
-    sub.add_parser(
-        "rebuild-notifier", help="rebuild the notifier's thread states and bell counts from the store", add_help=False
-    )
     args, rest = parser.parse_known_args()
-    if args.command == "lag":
+    settings, stack, note = apply(os.environ, Path.cwd())
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    if args.command == "settings":
+        code = _print_settings(settings, stack)
+    elif args.command == "lag":
         code = _print_lag(args.group)
     elif args.command == "dead-letters":
         code = asyncio.run(_dead_letters(args.action, set(args.only), args.limit))
