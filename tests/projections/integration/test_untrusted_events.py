@@ -9,6 +9,9 @@ the system's own events go on being applied.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -134,5 +137,53 @@ def test_forged_events_make_no_ghost_thread_and_do_not_pin_the_read_position(sta
         assert db["notifier_threads"].find_one({"_id": beyond.order_id}) is None
         assert db["notifier_threads"].find_one({"_id": unstarted.order_id}) is None
         assert db["notifier_parked"].count_documents({"order_id": unstarted.order_id}) == 0
+    finally:
+        db.client.close()
+
+
+def test_the_notifier_rebuild_repairs_states_removes_ghosts_and_queues_no_email_twice(stack: Stack) -> None:
+    admin = admin_headers(stack)
+    order = new_order("rebuilt", "#80002", "cust-rebuilt", "Rebuilt Customer")
+    announce(stack, order)
+    messages = f"{stack.url('messaging')}/v1/orders/{order.order_id}/messages"
+
+    def post(body: str) -> bool:
+        return httpx.post(messages, json={"body": body}, headers=admin, timeout=10).status_code == 201
+
+    wait_for(lambda: post("one"), 60, "the order to be known")
+    assert post("two")
+    db: Any = MongoClient(stack.env["MONGO_URL"], tz_aware=True)[stack.env.get("MONGO_DB", "ordertalk")]
+    try:
+
+        def stored() -> dict[str, Any] | None:
+            doc = db["notifier_threads"].find_one({"_id": order.order_id})
+            return doc if doc and doc["version"] == 3 else None
+
+        good = wait_for(stored, 60, "the notifier's state of the thread")
+        assert isinstance(good, dict)
+        wrong = {**good["state"], "message_parties": ["admin"]}  # as a fast-forward left it: one message
+        db["notifier_threads"].update_one({"_id": order.order_id}, {"$set": {"state": wrong}})
+        ghost = {**good, "_id": f"ghost-{uuid.uuid4().hex[:8]}"}
+        db["notifier_threads"].insert_one(ghost)
+        emails = db["notifier_outbox"].count_documents({})
+        env = {**os.environ, **stack.env}
+        done = subprocess.run(
+            [sys.executable, "-m", "ordertalk_ops", "rebuild-notifier"], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert "e-mails queued 0" in done.stdout
+        repaired = db["notifier_threads"].find_one({"_id": order.order_id})
+        assert repaired["state"]["message_parties"] == ["admin", "admin"] and repaired["version"] == 3
+        assert db["notifier_threads"].find_one({"_id": ghost["_id"]}) is None
+        assert db["notifier_outbox"].count_documents({}) == emails
+        missed = subprocess.run(
+            [sys.executable, "-m", "ordertalk_ops", "rebuild-notifier", "--send-missed"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert missed.returncode == 0, missed.stderr
+        assert "e-mails queued 0" in missed.stdout  # every e-mail of the store's events was queued already
+        assert db["notifier_outbox"].count_documents({}) == emails
     finally:
         db.client.close()
