@@ -21,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from tests.support.containers import use_containers
 
@@ -175,3 +176,21 @@ async def test_a_consumer_killed_during_a_steady_produce_resumes_within_3_s(
     print("process spawn to first new record: " + ", ".join(f"{r:.2f} s" for r in spawns))
     print(f"consumed again after each kill (not yet committed): {redelivered}; {sent[0]} records produced")
     assert max(resumes) <= RESUME_LIMIT_S, f"a restarted consumer took {figures} to resume (limit 3 s)"
+
+
+def test_the_group_arguments_give_each_consumer_of_a_static_process_its_own_instance_id() -> None:
+    static = KafkaSettings(static_membership=True, group_instance_id="projections-1")
+    assert static.consumer_group_kwargs("projections") == {
+        "group_instance_id": "projections-1-projections",
+        "session_timeout_ms": static.session_timeout_ms,
+        "heartbeat_interval_ms": static.heartbeat_interval_ms,
+    }
+    assert static.consumer_group_kwargs("orders")["group_instance_id"] == "projections-1-orders"
+    dynamic = KafkaSettings(static_membership=False, session_timeout_ms=1000, heartbeat_interval_ms=300)
+    assert dynamic.consumer_group_kwargs("projections") == {
+        "group_instance_id": None,
+        "session_timeout_ms": 1000,
+        "heartbeat_interval_ms": 300,
+    }
+    with pytest.raises(ValueError, match="HEARTBEAT"):
+        KafkaSettings(session_timeout_ms=1000, heartbeat_interval_ms=1000).consumer_group_kwargs("x")
