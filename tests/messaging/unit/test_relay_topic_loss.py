@@ -8,7 +8,7 @@ from tests.messaging.unit.test_relay import ListLog, relay_for, wait_for
 
 from ordertalk_contracts import parse_thread_event
 from ordertalk_messaging.publishing import RecordingPublisher
-from ordertalk_messaging.relay import RELAY_NAME
+from ordertalk_messaging.relay import RELAY_NAME, NotificationSource, Relay
 from ordertalk_messaging.storage.memory import MemoryPositionStore
 
 
@@ -74,3 +74,26 @@ async def test_a_relay_started_on_a_wiped_topic_starts_from_the_first_event() ->
     stop.set()
     await task
     assert positions_sent(publisher) == [1, 2, 3]
+
+
+async def test_an_idle_relay_sees_its_topic_go_and_starts_over_when_it_is_back() -> None:
+    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
+    log.append_thread("1", 2)
+    relay = Relay(
+        source=NotificationSource(log.select),
+        translate=log.translate,
+        publisher=publisher,
+        positions=positions,
+        poll_seconds=0.01,
+        check_seconds=0.02,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: relay.position == 3)
+    publisher.wipe()  # nothing is saved meanwhile
+    await wait_for(lambda: relay.problem is not None)
+    publisher.restore()
+    await wait_for(lambda: relay.problem is None and len(publisher.sent) == 3)
+    stop.set()
+    await task
+    assert relay.rewinds == 1 and positions_sent(publisher) == [1, 2, 3]

@@ -55,7 +55,8 @@ class Relay:
     reports why (``not_ready``), and checks again every ``check_seconds``. When the topic is right
     again and has never held a record while the relay had published some (the broker was wiped and the
     topic re-created), the relay starts over from the store's first event; the same look is taken at
-    start and after any failed publish, before anything is sent.
+    start and after any failed publish, before anything is sent. An idle relay checks the topic every
+    ``check_seconds`` as well, so a wipe is seen even when nothing is being saved.
     """
 
     source: NotificationSource
@@ -75,6 +76,7 @@ class Relay:
     problem: str | None = field(default=None, init=False)
     rewinds: int = field(default=0, init=False)
     _suspect: bool = field(default=True, init=False)
+    _verified_at: float = field(default=float("-inf"), init=False)
     _wakeup: asyncio.Event | None = field(default=None, init=False)
     _wake_pending: bool = field(default=False, init=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
@@ -142,9 +144,13 @@ class Relay:
         batch = await self._in_thread(self.source.after, self.position, self.batch_size)
         if not batch:
             await self.record()  # caught up: make the position durable
+            if time.monotonic() - self._verified_at >= self.check_seconds:
+                await self.publisher.verify()  # idle too: a broker wiped meanwhile is seen before the next save
+                self._verified_at = time.monotonic()
             return 0
         events = [self.translate(n) for n in batch]
         await self.publisher.publish([Outgoing.of(e) for e in events])
+        self._verified_at = time.monotonic()  # publish checks the topic first
         self.position = batch[-1].id
         RELAY_POSITION.set(self.position)
         EVENTS_PUBLISHED.labels(THREAD_EVENTS).inc(len(events))
@@ -156,6 +162,7 @@ class Relay:
     async def _rewind_if_topic_lost(self) -> None:
         """Before publishing again: start from the first event if the topic has none of what was published."""
         await self.publisher.verify()
+        self._verified_at = time.monotonic()
         if self.position > 0 and await self.publisher.holds_nothing():
             log.warning(
                 "the topic holds no record though the relay had published up to position %d (the broker lost it):"
