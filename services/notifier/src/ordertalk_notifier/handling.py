@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -160,6 +161,13 @@ class EventHandler:
             raise
         return prepared.outcome
 
+    async def _vouched(self, events: Sequence[ThreadEvent]) -> list[ThreadEvent]:
+        """The events the store vouches for; those beyond its head are held back (re-checked later)."""
+        if self.voucher is None or not events:
+            return list(events)
+        vouched, _ = await self.voucher.split(events)
+        return vouched
+
     async def prepare(self, events: Sequence[ThreadEvent]) -> PreparedBatch:
         """Fold the events into the states and counts in memory and publish the alerts at once; answer the writes.
 
@@ -175,13 +183,14 @@ class EventHandler:
         applied_by_thread: list[list[ThreadEvent]] = []
         now = self.clock()
         await self._refresh_tally()
-        if self.voucher is not None and events:
-            events, _ = await self.voucher.split(events)  # beyond the store's head: held back, re-checked later
+        order_ids = {event.order_id for event in events}
+        # The store's head (when the batch goes beyond the known one) is asked while the states are read.
+        vouched, known, parked = await asyncio.gather(
+            self._vouched(events), self._states_of(order_ids), self._parked_of(order_ids)
+        )
         by_thread: dict[str, list[ThreadEvent]] = {}
-        for event in events:
+        for event in vouched:
             by_thread.setdefault(event.order_id, []).append(event)
-        known = await self._states_of(set(by_thread))
-        parked = await self._parked_of(set(by_thread))
         for order_id, new in by_thread.items():
             before = known.get(order_id)
             was_parked = parked.get(order_id, [])

@@ -31,6 +31,17 @@ class BatchResult:
     deferred_threads: list[str] = field(default_factory=list)
 
 
+Preloaded = tuple[dict[str, ThreadProjection], list[ThreadEvent]]
+
+
+def grouped(events: list[ThreadEvent]) -> dict[str, list[ThreadEvent]]:
+    """Thread events by order id, each thread's in arrival order."""
+    by_thread: dict[str, list[ThreadEvent]] = defaultdict(list)
+    for event in events:
+        by_thread[event.order_id].append(event)
+    return dict(by_thread)
+
+
 class ConcurrentWriters(RuntimeError):
     """Another writer kept moving a thread while this one tried to store it."""
 
@@ -88,27 +99,40 @@ class BatchApplier:
         result = BatchResult()
         orders = [e for e in events if isinstance(e, OrderRegisteredV1)]
         thread_events = [e for e in events if isinstance(e, ThreadEvent)]
+        preloaded: Preloaded | None = None
         if self.voucher is not None and thread_events:
             # Beyond the store's head: held back, neither applied nor covered by the position (read-your-writes).
-            thread_events, held = await self.voucher.split(thread_events)
+            # The head (when the batch goes beyond the known one) is asked while the threads are read.
+            (thread_events, held), preloaded = await asyncio.gather(
+                self.voucher.split(thread_events), self._preload(gen, grouped(thread_events), orders)
+            )
             result.held = len(held)
-        by_thread: dict[str, list[ThreadEvent]] = defaultdict(list)
-        for event in thread_events:
-            by_thread[event.order_id].append(event)
-            result.position = max(result.position, event.position)
+        by_thread = grouped(thread_events)
+        result.position = max((e.position for e in thread_events), default=0)
         pending = dict(by_thread)
-        first = True
+        registered = preloaded is not None
         for _ in range(MAX_ATTEMPTS):
             if not pending:
                 break
-            pending = await self._attempt(gen, pending, result, orders if first else [])
-            first = False
+            pending = await self._attempt(gen, pending, result, [] if registered else orders, preloaded)
+            registered, preloaded = True, None
         else:
             if pending:
                 await self._defer(gen, pending, result)
-        if first and orders:
+        if not registered and orders:
             await self.store.register_orders(gen, orders)
         return result
+
+    async def _preload(
+        self, gen: Generation, by_thread: dict[str, list[ThreadEvent]], orders: list[OrderRegisteredV1]
+    ) -> Preloaded:
+        """The first attempt's reads (and the order registrations), done ahead."""
+        current, parked, _ = await asyncio.gather(
+            self._load(gen, by_thread),
+            self.store.load_parked(gen, list(by_thread)),
+            self.store.register_orders(gen, orders),
+        )
+        return current, parked
 
     async def redrive(self, gen: Generation, order_ids: list[str]) -> BatchResult:
         """Apply the parked events of these threads again (threads deferred by a busy batch)."""
@@ -144,12 +168,15 @@ class BatchApplier:
         by_thread: dict[str, list[ThreadEvent]],
         result: BatchResult,
         orders: list[OrderRegisteredV1],
+        preloaded: Preloaded | None = None,
     ) -> dict[str, list[ThreadEvent]]:
         ids = list(by_thread)
-        # Independent reads (and the order registrations) share one round trip.
-        current, parked_events, _ = await asyncio.gather(
-            self._load(gen, by_thread), self.store.load_parked(gen, ids), self.store.register_orders(gen, orders)
-        )
+        if preloaded is not None:
+            current, parked_events = preloaded
+        else:  # independent reads (and the order registrations) share one round trip
+            current, parked_events, _ = await asyncio.gather(
+                self._load(gen, by_thread), self.store.load_parked(gen, ids), self.store.register_orders(gen, orders)
+            )
         parked: dict[str, list[ThreadEvent]] = defaultdict(list)
         for event in parked_events:
             parked[event.order_id].append(event)
