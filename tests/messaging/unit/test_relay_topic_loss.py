@@ -97,3 +97,19 @@ async def test_an_idle_relay_sees_its_topic_go_and_starts_over_when_it_is_back()
     stop.set()
     await task
     assert relay.rewinds == 1 and positions_sent(publisher) == [1, 2, 3]
+
+
+async def test_the_start_over_is_recorded_before_anything_is_published_again() -> None:
+    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
+    log.append_thread("1", 4)
+    positions.put(RELAY_NAME, 5)
+    publisher.wipe()
+    publisher.restore()
+    publisher.failures_left = 10_000  # every publish after the start-over fails: a crash would restart from here
+    relay = relay_for(log, publisher, positions)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await wait_for(lambda: positions.get(RELAY_NAME) == 0)
+    stop.set()
+    await task
+    assert publisher.sent == []

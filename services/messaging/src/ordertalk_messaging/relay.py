@@ -170,6 +170,7 @@ class Relay:
                 self.position,
             )
             self.position, self.rewinds = 0, self.rewinds + 1
+            await self.record()  # durably: a relay restarted mid-way must not skip what the topic lost
         self._suspect = False
 
     def not_ready(self) -> list[str]:
