@@ -23,7 +23,7 @@ from ordertalk_contracts.topics import THREAD_EVENTS
 
 __all__ = ["scene"]  # the fixture: a whole stack of its own, orders registered, parties to act as
 
-pytestmark = [pytest.mark.e2e, pytest.mark.faults]
+pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.faults_subset]  # `make test` runs it (about 70 s)
 SERVICES = ("messaging", "projections", "notifier")
 
 
