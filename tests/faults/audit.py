@@ -22,6 +22,7 @@ from ordertalk_contracts import (
     ThreadReadV1,
 )
 from ordertalk_notifier.policy import Links, notifications_for
+from ordertalk_projections.conversation import has_conversation
 
 ADMIN = "admin"
 CUSTOMER = "customer"
@@ -147,8 +148,12 @@ def detail_problems(
 def list_problems(
     where: str, rows: Sequence[Mapping[str, Any]], states: Mapping[str, ThreadState], party: str
 ) -> list[str]:
-    """How a whole thread list (every page) differs from the fold over the threads ``party`` may see."""
+    """How a whole thread list (every page) differs from the fold over the threads ``party`` may see.
+
+    The list holds conversations only (a message or a dispute): a thread just started is not in it.
+    """
     listed = {str(row["order_id"]): row for row in rows}
+    states = {oid: state for oid, state in states.items() if has_conversation(state)}
     problems = [f"{where}: thread {oid} missing from the list" for oid in sorted(set(states) - set(listed))]
     problems += [f"{where}: thread {oid} listed, not in the store" for oid in sorted(set(listed) - set(states))]
     for oid in sorted(set(states) & set(listed)):

@@ -37,6 +37,15 @@ class Scene:
     faults: FaultStack
     observer: Observer
     parties: list[Party]
+    customers: list[Customer]
+
+    def announce_new_orders(self, count: int) -> None:
+        """Announce ``count`` more orders of the first customer during the scenario; the audit expects threads."""
+        customer = self.customers[0]
+        tag = uuid.uuid4().hex[:6]
+        orders = [DemoOrder(f"fault-late-{tag}-{n}", f"#{95000 + n:05d}", customer) for n in range(count)]
+        self.faults.announce(*orders)
+        self.observer.orders.update(order.order_id for order in orders)
 
     def load(self) -> Load:
         """A load (not started) over every party of the scene."""
@@ -67,10 +76,10 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
                 for k in range(1, ORDERS_PER_CUSTOMER + 1)
             ]
             System(stack, TokenCodec(AuthSettings(jwt_secret=stack.env["AUTH_JWT_SECRET"]))).register_orders(*orders)
-            observer = Observer(stack, customers)
+            observer = Observer(stack, customers, {order.order_id for order in orders})
             all_orders = tuple(order.order_id for order in orders)
             parties = [Party("admin", observer.token(ADMIN_PRINCIPAL), all_orders)]
             for customer in customers:
                 own = tuple(order.order_id for order in orders if order.customer == customer)
                 parties.append(Party(customer.id, observer.token(principal_of(customer)), own))
-            yield Scene(FaultStack(stack), observer, parties)
+            yield Scene(FaultStack(stack), observer, parties, customers)

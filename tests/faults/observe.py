@@ -58,6 +58,7 @@ class Observer:
 
     stack: Stack
     customers: list[Customer]
+    orders: set[str] = field(default_factory=set)  # every order announced: each must have a thread in the store
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
 
     def __post_init__(self) -> None:
@@ -78,6 +79,14 @@ class Observer:
         response = self.http.get(f"{self.stack.url(service)}{path}", params=params, headers=headers)
         response.raise_for_status()
         return response.json()
+
+    def metric(self, service: str, name: str) -> float | None:
+        """The value of an unlabelled Prometheus sample on ``service``'s /metrics (None when absent)."""
+        text = self.http.get(f"{self.stack.url(service)}/metrics").text
+        for line in text.splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+        return None
 
     def store_events(self) -> list[ThreadEvent]:
         """Every stored thread event, in store order, from the messaging feed."""
@@ -143,6 +152,9 @@ class Observer:
         """Everything that disagrees with the store right now (empty: the system is quiet and right)."""
         try:
             folded = self.fold()
-            return self.read_model_problems(folded) + self.mail_problems(folded)
+            unstarted = [
+                f"order {oid} announced, no thread in the store" for oid in sorted(self.orders - set(folded.states))
+            ]
+            return unstarted + self.read_model_problems(folded) + self.mail_problems(folded)
         except Exception as exc:  # a service or MongoDB still recovering: not quiet yet
             return [f"could not read the system: {exc!r}"]

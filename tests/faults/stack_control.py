@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from aiokafka import AIOKafkaProducer
+
+from ordertalk_contracts import ORDERS, OrderRegisteredV1, dump
 from ordertalk_devstack.processes import ManagedProcess
 from ordertalk_devstack.servers import start_kafka, start_mailcatcher
 from ordertalk_devstack.stack import ServiceSpec, Stack, service_specs, start_service
+from ordertalk_runtime.kafka import KafkaSettings
+from tests.e2e.stack_support import DemoOrder
 
 SERVERS = ("kafka", "mongo", "smtp")
 
@@ -75,6 +83,30 @@ class FaultStack:
         old = self.process("kafka")
         old.kill()
         self._replace(old, start_kafka(self.stack.ports.kafka, self.stack.var / "log"))
+
+    def announce(self, *orders: DemoOrder) -> None:
+        """Announce orders on the orders topic as the shop would, without waiting for anyone to consume them."""
+        settings = KafkaSettings(bootstrap_servers=self.stack.env["KAFKA_BOOTSTRAP_SERVERS"], enable_idempotence=False)
+
+        async def produce() -> None:
+            producer = AIOKafkaProducer(**settings.producer_kwargs())
+            await producer.start()
+            try:
+                for order in orders:
+                    now = datetime.now(UTC)
+                    event = OrderRegisteredV1(
+                        event_id=uuid.uuid4(),
+                        occurred_at=now,
+                        order_id=order.order_id,
+                        order_number=order.order_number,
+                        customer=order.customer,
+                        placed_at=now,
+                    )
+                    await producer.send_and_wait(ORDERS, dump(event), key=order.order_id.encode())
+            finally:
+                await producer.stop()
+
+        asyncio.run(produce())
 
     def ops(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
         """Run ``ordertalk-ops`` with the stack's settings, as an operator on this stack would."""

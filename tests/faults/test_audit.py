@@ -104,6 +104,8 @@ def test_a_read_model_row_or_bell_that_differs_from_the_fold_is_reported_field_b
     assert f"list {thread.order_id}: unseen_dispute is True, the store says False" in problems
     assert f"list {thread.order_id}: version is 4, the store says 5" in problems
     assert list_problems("list", [], states, ADMIN) == [f"list: thread {thread.order_id} missing from the list"]
+    just_started = fold_store(events[:1], LINKS).states
+    assert list_problems("list", [], just_started, ADMIN) == []  # no conversation yet: not listed
     bell = expected_bell(states.values(), ADMIN)
     assert bell_problems("bell", bell.model_dump(), bell) == []
     assert bell_problems("bell", bell.model_dump() | {"threads_with_news": 1}, bell) == [

@@ -14,6 +14,7 @@ from tests.faults.conftest import Scene
 from tests.faults.load import Load
 from tests.faults.scenario import Fault, run_scenario
 from tests.faults.stack_control import ops_has
+from tests.support.polling import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 PAUSE_SECONDS = 5.0  # how long a paused server stays frozen: the length of the fault itself
@@ -25,10 +26,14 @@ def hold(seconds: float) -> None:
 
 
 def kill_and_restart(service: str, acks_while_down: int) -> Fault:
-    """A fault: SIGKILL ``service`` during the load, let the load go on, start it again."""
+    """A fault: SIGKILL ``service`` during the load, let the load go on, start it again.
+
+    Orders announced while it is down must get their threads (messaging) and read-model rows once it is back.
+    """
 
     def fault(scene: Scene, load: Load) -> None:
         scene.faults.kill(service)
+        scene.announce_new_orders(2)
         if acks_while_down:
             load.wait_acks(acks_while_down, 60, f"while {service} is down")
         scene.faults.restart(service)
@@ -70,6 +75,11 @@ def test_mongodb_paused_during_load(scene: Scene) -> None:
 def test_smtp_outage_during_load(scene: Scene) -> None:
     def fault(scene: Scene, load: Load) -> None:
         scene.faults.stop_mail()
+
+        def down() -> bool:
+            return scene.observer.metric("notifier", "ordertalk_smtp_up") == 0
+
+        wait_for(down, 30, "the notifier to run into the outage (ordertalk_smtp_up 0)")
         load.wait_acks(30, 60, "while the mail server is down")
         scene.faults.start_mail()
 
