@@ -83,6 +83,7 @@ async def test_parked_events_are_durable_across_a_restart_and_a_redelivery_fills
     state = await again.threads.get(t.order_id)
     assert state is not None and state.version == 4 and state.unread_for("customer") == 0
     assert not h.threads.parked
+    assert isinstance(h.outbox, InMemoryOutbox)
     assert len(h.outbox.entries) == 2  # customer's message to the store, the staff's reply to the customer
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.notifier.events import ADMIN, ThreadBuilder
 
-from ordertalk_contracts import MessagePostedV1
+from ordertalk_contracts import MessagePostedV1, ThreadEvent
 from ordertalk_notifier.fakes import InMemoryOutbox, InMemoryThreadStore
 from ordertalk_notifier.handling import EventHandler
 from ordertalk_notifier.healing import healing_pass, voucher
@@ -64,7 +64,7 @@ async def test_a_forged_thread_the_store_never_started_is_set_aside_not_counted(
     real = ThreadBuilder()
     feed.events = [real.started(), real.message(real.customer)]
     forged = MessagePostedV1(**{**ThreadBuilder().message(ADMIN).model_dump(), "position": 1})
-    await h.handle_batch([*feed.events, forged])
+    await h.handle_batch([*(e for e in feed.events if isinstance(e, ThreadEvent)), forged])
     assert isinstance(h.threads, InMemoryThreadStore) and list(h.threads.parked) == [(forged.order_id, 1)]
     await healing_pass(h, feed, held).heal_once()
     assert not h.threads.parked and list(held.refuted) == [str(forged.event_id)]

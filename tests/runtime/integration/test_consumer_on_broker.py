@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from ordertalk_ops.lag import consumer_lag
 
 from ordertalk_contracts import IntegrationEvent, parse
 from ordertalk_runtime.consumer import Consumer, ConsumerConfig, Record
-from ordertalk_ops.lag import consumer_lag
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
 
 GOLDEN = Path(__file__).parents[2] / "contracts" / "golden" / "v1" / "OrderRegistered.json"
@@ -67,9 +67,9 @@ async def committed_lag(kafka: KafkaSettings, group: str, topic: str) -> int:
     return sum(row.lag for row in await consumer_lag(kafka, [group], [topic]))
 
 
-async def until(check: Any, timeout: float, what: str) -> None:
+async def until(check: Any, within: float, what: str) -> None:
     """Poll an async check until it is true."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")

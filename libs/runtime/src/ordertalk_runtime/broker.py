@@ -9,7 +9,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
-from ordertalk_runtime.kafka import KafkaSettings
+from ordertalk_runtime.kafka import KafkaSettings, forbid_implicit_topic_creation
 
 
 def security_for(kafka: KafkaSettings) -> BaseSecurity | None:
@@ -35,6 +35,7 @@ def broker_for(kafka: KafkaSettings, *, description: str | None = None) -> Kafka
 
     FastStream's per-message log lines go to DEBUG: the runtime logs each handled batch itself.
     """
+    forbid_implicit_topic_creation()  # its aiokafka clients ask for metadata without creating topics too
     return KafkaBroker(
         kafka.bootstrap_servers,
         security=security_for(kafka),

@@ -77,7 +77,7 @@ class ConsumerConfig:
     topics: tuple[str, ...]
     max_records: int = 500
     fetch_max_wait_ms: int = 10
-    poll_timeout_ms: int = 200
+    poll_timeout_ms: int = 20  # FastStream sleeps this long again after an empty poll: it is latency
     pipeline_depth: int = 64
     stall_seconds: float = 30.0
     check_seconds: float = 2.0
@@ -310,7 +310,7 @@ class Consumer(Generic[E, S]):
                 group.append(queue.get_nowait())
             try:
                 staged = [g.staged for g in group if g.staged is not None]
-                written = [e for g in group if g.staged is not None for e in g.events]
+                written = [e for g in group for e in g.events]  # handled ones; careful ones count themselves
                 if staged:
                     try:
                         await retrying(self.handler.flush, staged, on=self.transient, what="writing a batch")
