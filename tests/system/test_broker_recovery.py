@@ -23,7 +23,7 @@ from ordertalk_contracts.topics import THREAD_EVENTS
 
 __all__ = ["scene"]  # the fixture: a whole stack of its own, orders registered, parties to act as
 
-pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.faults_subset]  # `make test` runs it (about 70 s)
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]  # `make test-faults` runs it (about 70 s)
 SERVICES = ("messaging", "projections", "notifier")
 
 
@@ -92,7 +92,12 @@ def test_a_wiped_broker_is_reported_stops_the_relay_and_is_recovered_by_one_comm
             poll(lambda name=name: readiness(stack.url(name))[0] == 200, 60, f"{name} ready again")
             assert topic_ok_gauge(stack.url(name), THREAD_EVENTS) == 1, name
         relay_log = (stack.var / "log" / "messaging.log").read_text(errors="replace")
-        assert "re-publishing from the store's first event" in relay_log  # the relay started over, in store order
+        # Either the relay started over from the store's first event, or (messaging slow to answer the tool) the
+        # tool re-published the store itself; the audit below decides whether anything was lost or doubled.
+        assert (
+            "re-publishing from the store's first event" in relay_log
+            or "re-publishing the store from here" in done.stdout
+        ), done.stdout
 
     outcome = run_scenario(scene, fault)
     print(f"503 reasons while empty: {observed['reasons']}")
