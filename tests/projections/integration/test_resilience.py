@@ -20,13 +20,13 @@ from tests.support.polling import wait_for
 
 from ordertalk_contracts import DEAD_LETTERS, THREAD_EVENTS, ThreadEvent
 from ordertalk_devstack.processes import ManagedProcess, python_argv
-from ordertalk_projections.applier import BatchApplier
+from ordertalk_projections.adapters.feed import InMemoryEventFeed
+from ordertalk_projections.application.applier import BatchApplier
+from ordertalk_projections.application.healer import GapHealer
 from ordertalk_projections.bootstrap import resources
-from ordertalk_projections.documents import thread_document
-from ordertalk_projections.feed import InMemoryEventFeed
-from ordertalk_projections.generations import Generation
-from ordertalk_projections.healer import GapHealer
-from ordertalk_projections.projector import fold
+from ordertalk_projections.domain.documents import thread_document
+from ordertalk_projections.domain.generations import Generation
+from ordertalk_projections.domain.projector import fold
 from ordertalk_projections.rebuild import Rebuilder, RebuildStopped
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.kafka import KafkaSettings

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import uvicorn
 
 from ordertalk_projections.bootstrap import build_app, resources, running_workers
-from ordertalk_projections.generations import PROGRESS_COLLECTION, REBUILDS_COLLECTION
+from ordertalk_projections.domain.generations import PROGRESS_COLLECTION, REBUILDS_COLLECTION
 from ordertalk_projections.rebuild import RebuildConflict, Rebuilder, RebuildStopped
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.gc_tuning import tune_gc

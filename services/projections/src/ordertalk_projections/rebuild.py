@@ -14,14 +14,14 @@ from faststream import AckPolicy
 from faststream.kafka import TopicPartition as Assigned
 
 from ordertalk_contracts import IntegrationEvent, ThreadEvent
-from ordertalk_projections.applier import BatchApplier
-from ordertalk_projections.documents import ORDER_DEFAULTS
-from ordertalk_projections.feed import EventFeed
-from ordertalk_projections.generations import POINTER_TTL, REBUILDS_COLLECTION, Generation
-from ordertalk_projections.intake import Rejected, accept
-from ordertalk_projections.mongo_store import MongoReadModels, upsert_with_defaults
+from ordertalk_projections.adapters.feed import EventFeed
+from ordertalk_projections.adapters.mongo_store import MongoReadModels, upsert_with_defaults
+from ordertalk_projections.application.applier import BatchApplier
+from ordertalk_projections.domain.documents import ORDER_DEFAULTS
+from ordertalk_projections.domain.generations import POINTER_TTL, REBUILDS_COLLECTION, Generation
+from ordertalk_projections.domain.intake import Rejected, accept
+from ordertalk_projections.entrypoints.worker import TOPICS
 from ordertalk_projections.settings import Settings
-from ordertalk_projections.worker import TOPICS
 from ordertalk_runtime.broker import broker_for
 
 Source = Literal["kafka", "store"]

@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1, ThreadEvent, dump, parse_thread_event
-from ordertalk_projections.documents import (
+from ordertalk_projections.domain.documents import (
     ORDER_DEFAULTS,
     message_document,
     order_from_thread,
@@ -21,14 +21,15 @@ from ordertalk_projections.documents import (
     projection_from_document,
     thread_document,
 )
-from ordertalk_projections.generations import (
+from ordertalk_projections.domain.fields import ADMIN, CUSTOMER, news_field, unread_field, unseen_dispute_field
+from ordertalk_projections.domain.generations import (
     FIRST_GENERATION,
     POINTER_COLLECTION,
     POINTER_ID,
     PROGRESS_COLLECTION,
     Generation,
 )
-from ordertalk_projections.projector import ThreadProjection
+from ordertalk_projections.domain.projector import ThreadProjection
 from ordertalk_runtime.held_events import MongoHeldEvents
 
 Doc = dict[str, Any]
@@ -71,18 +72,18 @@ class MongoReadModels:
         await threads.create_index([("activity_ts", DESCENDING)])  # no "_id" in indexes: the stand-in breaks on it
         await threads.create_index([("has_conversation", ASCENDING), ("activity_ts", DESCENDING)])
         await threads.create_index([("customer_id", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("unread_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("customer_id", ASCENDING), ("unread_for_customer", ASCENDING)])
+        await threads.create_index([(unread_field(ADMIN), ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("customer_id", ASCENDING), (unread_field(CUSTOMER), ASCENDING)])
         await threads.create_index([("has_open_dispute", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("news_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("unseen_dispute_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("customer_id", ASCENDING), ("news_for_customer", ASCENDING)])
+        await threads.create_index([(news_field(ADMIN), ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([(unseen_dispute_field(ADMIN), ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("customer_id", ASCENDING), (news_field(CUSTOMER), ASCENDING)])
         await threads.create_index([("keywords", ASCENDING)])
         await self.db[gen.messages].create_index([("order_id", ASCENDING), ("seq", ASCENDING)])
         orders = self.db[gen.orders]
         await orders.create_index([("placed_ts", DESCENDING)])
         await orders.create_index([("has_messages", ASCENDING), ("placed_ts", DESCENDING)])
-        await orders.create_index([("unread_for_admin", ASCENDING), ("placed_ts", DESCENDING)])
+        await orders.create_index([(unread_field(ADMIN), ASCENDING), ("placed_ts", DESCENDING)])
         await orders.create_index([("customer_id", ASCENDING), ("placed_ts", DESCENDING)])
         await self.db[gen.parked].create_index([("order_id", ASCENDING), ("version", ASCENDING)])
         await self.db[PROGRESS_COLLECTION].create_index([("generation", ASCENDING), ("position", DESCENDING)])

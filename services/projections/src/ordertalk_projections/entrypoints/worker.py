@@ -19,10 +19,10 @@ from typing import Protocol
 from pymongo.errors import PyMongoError
 
 from ordertalk_contracts import ORDERS, THREAD_EVENTS, ContractError, IntegrationEvent
-from ordertalk_projections.applier import BatchApplier, ThreadCache
-from ordertalk_projections.generations import POINTER_TTL, Generation
-from ordertalk_projections.intake import Rejected, accept
-from ordertalk_projections.positions import PositionWatch
+from ordertalk_projections.application.applier import BatchApplier, ThreadCache
+from ordertalk_projections.application.positions import PositionWatch
+from ordertalk_projections.domain.generations import POINTER_TTL, Generation
+from ordertalk_projections.domain.intake import Rejected, accept
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.consumer import Consumer, ConsumerConfig, Record
 from ordertalk_runtime.retry import Transient
