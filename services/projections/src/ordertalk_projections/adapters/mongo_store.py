@@ -27,6 +27,8 @@ from ordertalk_projections.domain.generations import (
     POINTER_COLLECTION,
     POINTER_ID,
     PROGRESS_COLLECTION,
+    REBUILD_ID,
+    REBUILDS_COLLECTION,
     Generation,
 )
 from ordertalk_projections.domain.projector import ThreadProjection
@@ -101,6 +103,30 @@ class MongoReadModels:
         for name in (gen.threads, gen.messages, gen.orders, gen.parked):
             await self.db.drop_collection(name)
         await self.db[PROGRESS_COLLECTION].delete_many({"generation": gen.number})
+
+    # -- rebuilds ----------------------------------------------------------------------------
+    async def running_rebuild(self) -> Doc | None:
+        """The saved state of an unfinished rebuild, if any."""
+        return await self.db[REBUILDS_COLLECTION].find_one({"_id": REBUILD_ID, "state": "running"})
+
+    async def save_rebuild(self, state: Doc) -> None:
+        """Replace the saved rebuild state."""
+        await self.db[REBUILDS_COLLECTION].replace_one({"_id": REBUILD_ID}, state, upsert=True)
+
+    async def update_rebuild(self, fields: Doc) -> None:
+        """``$set`` fields of the saved rebuild state."""
+        await self.db[REBUILDS_COLLECTION].update_one({"_id": REBUILD_ID}, {"$set": fields})
+
+    async def copy_registered_orders(self, source: Generation, target: Generation) -> None:
+        """Orders announced on the ORDERS topic are not in the event store: carry their registration over."""
+        items: list[tuple[str, Doc]] = []
+        async for doc in self.db[source.orders].find({"registered": True}):
+            fields = {k: doc.get(k) for k in ("order_number", "customer", "customer_id", "placed_at", "placed_ts")}
+            items.append((str(doc["_id"]), {**fields, "registered": True}))
+            if len(items) >= 1000:
+                await upsert_with_defaults(self.db[target.orders], items, ORDER_DEFAULTS)
+                items = []
+        await upsert_with_defaults(self.db[target.orders], items, ORDER_DEFAULTS)
 
     # -- progress ----------------------------------------------------------------------------
     async def record_progress(self, gen: Generation, writer: str, position: int) -> None:

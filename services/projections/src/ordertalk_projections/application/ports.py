@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from typing import Protocol
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ordertalk_threadstate import BellCounts
 
-from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1, ThreadEvent
+from ordertalk_contracts import IntegrationEvent, MessagePostedV1, OrderRegisteredV1, ThreadEvent
 from ordertalk_projections.domain.documents import Document
 from ordertalk_projections.domain.generations import Generation
 from ordertalk_projections.domain.projector import ThreadProjection
@@ -124,4 +126,76 @@ class ReadModelReader(Protocol):
 
     async def bell(self, gen: Generation, viewer: Viewer) -> BellCounts:
         """The viewer's bell, each figure counted with its list's filter."""
+        ...
+
+
+class RebuildStore(ReadModelWriter, Protocol):
+    """What a rebuild needs of the store beyond the writes: generations, indexes, its own saved state."""
+
+    async def active_generation(self) -> Generation:
+        """The generation the pointer names."""
+        ...
+
+    async def switch_generation(self, gen: Generation) -> None:
+        """Point the API and the workers at ``gen``."""
+        ...
+
+    async def create_collections(self, gen: Generation) -> None:
+        """Create the (empty) collections of a generation."""
+        ...
+
+    async def ensure_indexes(self, gen: Generation) -> None:
+        """Create the indexes of a generation."""
+        ...
+
+    async def drop_generation(self, gen: Generation) -> None:
+        """Remove every collection of a generation."""
+        ...
+
+    async def copy_registered_orders(self, source: Generation, target: Generation) -> None:
+        """Carry the registrations of orders announced on the ORDERS topic over to ``target``."""
+        ...
+
+    async def running_rebuild(self) -> dict[str, Any] | None:
+        """The saved state of an unfinished rebuild (source, generation, checkpoint), if any."""
+        ...
+
+    async def save_rebuild(self, state: dict[str, Any]) -> None:
+        """Replace the saved rebuild state."""
+        ...
+
+    async def update_rebuild(self, fields: dict[str, Any]) -> None:
+        """Set fields of the saved rebuild state (its checkpoint, its end)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """A chunk read from the event log: parsed events, records read, rejected records, the checkpoint after it."""
+
+    events: list[IntegrationEvent]
+    count: int
+    rejected: int
+    checkpoint: dict[str, Any]
+
+
+class LogReader(Protocol):
+    """An event log opened at a checkpoint, read in chunks up to a target."""
+
+    already_read: int  # records before the checkpoint
+
+    async def set_target(self) -> int:
+        """Read up to the log's current end from now on; answers the records from its beginning to that end."""
+        ...
+
+    async def next_chunk(self, size: int) -> LogChunk | None:
+        """The next chunk (at most ``size`` records) up to the target; None at the target."""
+        ...
+
+
+class EventLog(Protocol):
+    """The ordered log a rebuild reads from its beginning (Kafka)."""
+
+    def open(self, state: dict[str, Any], batch: int) -> AbstractAsyncContextManager[LogReader]:
+        """A reader at the checkpoint saved in a rebuild's ``state`` (the beginning without one)."""
         ...

@@ -18,17 +18,16 @@ from typing import Protocol
 
 from pymongo.errors import PyMongoError
 
-from ordertalk_contracts import ORDERS, THREAD_EVENTS, ContractError, IntegrationEvent
+from ordertalk_contracts import ContractError, IntegrationEvent
 from ordertalk_projections.application.applier import BatchApplier, ThreadCache
 from ordertalk_projections.application.positions import PositionWatch
 from ordertalk_projections.domain.generations import POINTER_TTL, Generation
-from ordertalk_projections.domain.intake import Rejected, accept
+from ordertalk_projections.domain.intake import TOPICS, Rejected, accept
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.consumer import Consumer, ConsumerConfig, Record
 from ordertalk_runtime.retry import Transient
 
 log = logging.getLogger(__name__)
-TOPICS = (THREAD_EVENTS, ORDERS)
 # MongoDB unreachable, slow or failing over: retried without end by the runtime (nothing is skipped).
 TRANSIENT: Transient = (PyMongoError, OSError)
 # FastStream's batch subscriber sleeps this long again after a poll that found nothing: kept short, so that an
