@@ -18,7 +18,7 @@ from ordertalk_contracts import IntegrationEvent
 from ordertalk_contracts.topics import ALL_TOPICS, DEAD_LETTERS, THREAD_EVENTS
 from ordertalk_projections.adapters.feed import EventFeed, HttpEventFeed
 from ordertalk_projections.adapters.mongo_queries import MongoReadQueries
-from ordertalk_projections.adapters.mongo_store import MongoReadModels
+from ordertalk_projections.adapters.mongo_store import TRANSIENT_ERRORS, MongoReadModels
 from ordertalk_projections.adapters.trust import voucher_for
 from ordertalk_projections.application.applier import BatchApplier
 from ordertalk_projections.application.healer import GapHealer
@@ -100,7 +100,7 @@ async def running_workers(res: Resources) -> AsyncIterator[ProjectionWorker]:
     await res.store.ensure_indexes(gen)
     applier = BatchApplier(res.store, voucher=voucher_for(res.store, res.feed))
     stop = asyncio.Event()
-    worker = ProjectionWorker(res.store, applier, res.watch, settings.projections_group)
+    worker = ProjectionWorker(res.store, applier, res.watch, settings.projections_group, TRANSIENT_ERRORS)
     consumer = projection_consumer(settings, worker)
     tasks = [
         asyncio.create_task(consumer.run(stop), name="projection-consumer"),

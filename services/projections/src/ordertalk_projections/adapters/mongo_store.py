@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1, ThreadEvent, dump, parse_thread_event
 from ordertalk_projections.domain.documents import (
@@ -38,6 +38,8 @@ Doc = dict[str, Any]
 BULK = 5000
 DUPLICATE_KEY = 11000
 HELD_COLLECTION = "unvouched_events"
+# MongoDB unreachable, slow or failing over: worth retrying without end (the consumer runtime does).
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (PyMongoError, OSError)
 
 
 class MongoReadModels:
