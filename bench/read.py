@@ -26,11 +26,13 @@ from ordertalk_contracts import THREAD_EVENTS, IntegrationEvent, dump
 from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
 from ordertalk_devstack.servers import start_kafka, start_mongo
-from ordertalk_projections.applier import BatchApplier
+from ordertalk_projections.adapters.kafka_source import KafkaEventLog
+from ordertalk_projections.adapters.mongo_queries import THREAD_SORT, thread_filter
+from ordertalk_projections.application.applier import BatchApplier
+from ordertalk_projections.application.rebuild import CHUNK, Rebuilder, RebuildReport
 from ordertalk_projections.bootstrap import resources
-from ordertalk_projections.generations import POINTER_TTL, Generation
-from ordertalk_projections.queries import THREAD_SORT, Viewer, thread_filter
-from ordertalk_projections.rebuild import CHUNK, Rebuilder, RebuildReport
+from ordertalk_projections.domain.generations import POINTER_TTL, Generation
+from ordertalk_projections.domain.reading import Viewer
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
 
@@ -121,7 +123,9 @@ async def rebuild_rate(settings: Settings) -> tuple[RebuildReport, float, int]:
     into fresh collections in chunks of the rebuild's chunk size, and answers its duration and doc count.
     """
     async with resources(settings) as res:
-        report = await Rebuilder(settings, res.store, None, out=io.StringIO(), batch=5000).run("kafka")
+        report = await Rebuilder(res.store, KafkaEventLog(settings.kafka), None, out=io.StringIO(), batch=5000).run(
+            "kafka"
+        )
         gen = Generation(report.generation)
         docs = 0
         seconds = 0.0

@@ -22,7 +22,7 @@ from ordertalk_contracts import (
     ThreadReadV1,
 )
 from ordertalk_notifier.policy import Links, notifications_for
-from ordertalk_projections.conversation import has_conversation
+from ordertalk_projections.domain.conversation import has_conversation
 
 ADMIN = "admin"
 CUSTOMER = "customer"

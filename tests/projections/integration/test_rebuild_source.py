@@ -9,8 +9,9 @@ import uuid
 import pytest
 
 from ordertalk_contracts.topics import ALL_TOPICS
+from ordertalk_projections.adapters.kafka_source import KafkaEventLog
+from ordertalk_projections.application.rebuild import RebuildConflict, Rebuilder
 from ordertalk_projections.bootstrap import resources
-from ordertalk_projections.rebuild import RebuildConflict, Rebuilder
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
 
@@ -24,7 +25,7 @@ def test_a_rebuild_from_kafka_refuses_topics_with_another_partition_count(
 
     async def go() -> None:
         async with resources(settings) as res:
-            await Rebuilder(settings, res.store, None, out=io.StringIO()).run("kafka")
+            await Rebuilder(res.store, KafkaEventLog(settings.kafka), None, out=io.StringIO()).run("kafka")
 
     with pytest.raises(RebuildConflict, match="partitions, configured"):
         asyncio.run(go())

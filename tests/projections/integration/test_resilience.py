@@ -20,14 +20,15 @@ from tests.support.polling import wait_for
 
 from ordertalk_contracts import DEAD_LETTERS, THREAD_EVENTS, ThreadEvent
 from ordertalk_devstack.processes import ManagedProcess, python_argv
-from ordertalk_projections.applier import BatchApplier
+from ordertalk_projections.adapters.feed import InMemoryEventFeed
+from ordertalk_projections.adapters.kafka_source import KafkaEventLog
+from ordertalk_projections.application.applier import BatchApplier
+from ordertalk_projections.application.healer import GapHealer
+from ordertalk_projections.application.rebuild import Rebuilder, RebuildStopped
 from ordertalk_projections.bootstrap import resources
-from ordertalk_projections.documents import thread_document
-from ordertalk_projections.feed import InMemoryEventFeed
-from ordertalk_projections.generations import Generation
-from ordertalk_projections.healer import GapHealer
-from ordertalk_projections.projector import fold
-from ordertalk_projections.rebuild import Rebuilder, RebuildStopped
+from ordertalk_projections.domain.documents import thread_document
+from ordertalk_projections.domain.generations import Generation
+from ordertalk_projections.domain.projector import fold
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.kafka import KafkaSettings
 
@@ -189,7 +190,7 @@ def test_rebuild_during_live_traffic_loses_nothing_and_resumes(
     async def go() -> int:
         async with resources(settings) as res:
             stop = asyncio.Event()
-            halted = Rebuilder(settings, res.store, None, stop=stop, out=io.StringIO(), batch=10)
+            halted = Rebuilder(res.store, KafkaEventLog(settings.kafka), None, stop=stop, out=io.StringIO(), batch=10)
             halted.on_batch = stop.set  # stop after the first batch: the checkpoint must be kept
             try:
                 await halted.run("kafka")
@@ -198,7 +199,7 @@ def test_rebuild_during_live_traffic_loses_nothing_and_resumes(
                 pass
             live = asyncio.create_task(asyncio.to_thread(publish_more))
             out = io.StringIO()
-            report = await Rebuilder(settings, res.store, None, out=out, batch=50).run("kafka")
+            report = await Rebuilder(res.store, KafkaEventLog(settings.kafka), None, out=out, batch=50).run("kafka")
             await live
             assert "ev/s" in out.getvalue() and "ETA" in out.getvalue()
             return report.generation

@@ -8,9 +8,9 @@ from collections.abc import Collection, Iterable
 from tests.projections.scripts import Positions, ThreadScript
 
 from ordertalk_contracts import IntegrationEvent, MessagePostedV1, OrderRegisteredV1, ThreadEvent
-from ordertalk_projections.applier import MAX_ATTEMPTS, BatchApplier
-from ordertalk_projections.generations import Generation
-from ordertalk_projections.projector import ThreadProjection, fold
+from ordertalk_projections.application.applier import MAX_ATTEMPTS, BatchApplier
+from ordertalk_projections.domain.generations import Generation
+from ordertalk_projections.domain.projector import ThreadProjection, fold
 
 GEN = Generation(1)
 

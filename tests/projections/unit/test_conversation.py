@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tests.projections.scripts import ADMIN, Positions, ThreadScript
 
-from ordertalk_projections.conversation import has_conversation, news_fields
-from ordertalk_projections.documents import projection_from_document, thread_document, thread_row
-from ordertalk_projections.projector import ThreadProjection, fold
+from ordertalk_projections.domain.conversation import has_conversation, news_fields
+from ordertalk_projections.domain.documents import projection_from_document, thread_document, thread_row
+from ordertalk_projections.domain.projector import ThreadProjection, fold
 
 
 def folded(script: ThreadScript) -> ThreadProjection:

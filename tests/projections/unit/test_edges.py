@@ -8,10 +8,11 @@ import pytest
 from tests.projections.scripts import Positions, ThreadScript
 
 from ordertalk_contracts import ORDERS, THREAD_EVENTS, dump
-from ordertalk_projections.feed import FeedError, InMemoryEventFeed, page_from_json
-from ordertalk_projections.intake import Rejected, accept
-from ordertalk_projections.positions import PositionWatch, wait_until
-from ordertalk_projections.queries import Viewer, order_filter, thread_filter
+from ordertalk_projections.adapters.feed import FeedError, InMemoryEventFeed, page_from_json
+from ordertalk_projections.adapters.mongo_queries import order_filter, thread_filter
+from ordertalk_projections.application.positions import PositionWatch, wait_until
+from ordertalk_projections.domain.intake import Rejected, accept
+from ordertalk_projections.domain.reading import Viewer
 
 
 def test_intake_rejects_poison_with_a_reason() -> None:

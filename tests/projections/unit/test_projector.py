@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tests.projections.scripts import ADMIN, Positions, ThreadScript
 
-from ordertalk_projections.documents import thread_document, thread_row
-from ordertalk_projections.keywords import query_words, words
-from ordertalk_projections.projector import fold
+from ordertalk_projections.domain.documents import thread_document, thread_row
+from ordertalk_projections.domain.keywords import query_words, words
+from ordertalk_projections.domain.projector import fold
 
 
 def script() -> ThreadScript:

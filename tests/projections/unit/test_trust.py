@@ -9,9 +9,9 @@ from tests.projections.scripts import ADMIN, Positions, ThreadScript
 from tests.projections.unit.test_applier import GEN, MemoryStore
 
 from ordertalk_contracts import IntegrationEvent, MessagePostedV1, ThreadEvent
-from ordertalk_projections.applier import BatchApplier
-from ordertalk_projections.feed import FeedError, FeedPage, InMemoryEventFeed
-from ordertalk_projections.projector import fold
+from ordertalk_projections.adapters.feed import FeedError, FeedPage, InMemoryEventFeed
+from ordertalk_projections.application.applier import BatchApplier
+from ordertalk_projections.domain.projector import fold
 from ordertalk_runtime.vouching import FeedProbe, InMemoryHeldEvents, Voucher
 
 

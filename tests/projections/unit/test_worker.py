@@ -10,11 +10,11 @@ from tests.projections.scripts import Positions, ThreadScript
 from tests.projections.unit.test_applier import MemoryStore
 
 from ordertalk_contracts import DEAD_LETTERS, ORDERS, THREAD_EVENTS, dump
-from ordertalk_projections.applier import BatchApplier
-from ordertalk_projections.generations import POINTER_TTL, Generation
-from ordertalk_projections.positions import PositionWatch
+from ordertalk_projections.application.applier import BatchApplier
+from ordertalk_projections.application.positions import PositionWatch
+from ordertalk_projections.domain.generations import POINTER_TTL, Generation
+from ordertalk_projections.entrypoints.worker import Progress, ProjectionWorker, projection_consumer
 from ordertalk_projections.settings import Settings
-from ordertalk_projections.worker import Progress, ProjectionWorker, projection_consumer
 
 
 class ProgressMemoryStore(MemoryStore):

@@ -12,9 +12,10 @@ from collections.abc import Callable
 
 import uvicorn
 
+from ordertalk_projections.adapters.kafka_source import KafkaEventLog
+from ordertalk_projections.application.rebuild import RebuildConflict, Rebuilder, RebuildStopped
 from ordertalk_projections.bootstrap import build_app, resources, running_workers
-from ordertalk_projections.generations import PROGRESS_COLLECTION, REBUILDS_COLLECTION
-from ordertalk_projections.rebuild import RebuildConflict, Rebuilder, RebuildStopped
+from ordertalk_projections.domain.generations import PROGRESS_COLLECTION, REBUILD_ID, REBUILDS_COLLECTION
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.gc_tuning import tune_gc
 from ordertalk_runtime.observability import configure_logging
@@ -38,7 +39,7 @@ async def _rebuild(settings: Settings, source: str, restart: bool, batch: int) -
     stop = asyncio.Event()
     _stop_on_signals(stop)
     async with resources(settings) as res:
-        rebuilder = Rebuilder(settings, res.store, res.feed, stop=stop, batch=batch)
+        rebuilder = Rebuilder(res.store, KafkaEventLog(settings.kafka), res.feed, stop=stop, batch=batch)
         try:
             report = await rebuilder.run("kafka" if source == "kafka" else "store", restart=restart)
         except RebuildStopped as exc:
@@ -58,7 +59,7 @@ async def _status(settings: Settings) -> None:
     async with resources(settings) as res:
         gen = await res.store.active_generation()
         progress = await res.store.db[PROGRESS_COLLECTION].find({}).to_list(None)
-        rebuild = await res.store.db[REBUILDS_COLLECTION].find_one({"_id": "current"})
+        rebuild = await res.store.db[REBUILDS_COLLECTION].find_one({"_id": REBUILD_ID})
         print(json.dumps({"active_generation": gen.number, "progress": progress, "rebuild": rebuild}, default=str))
 
 

@@ -16,15 +16,17 @@ from pymongo import AsyncMongoClient
 
 from ordertalk_contracts import IntegrationEvent
 from ordertalk_contracts.topics import ALL_TOPICS, DEAD_LETTERS, THREAD_EVENTS
-from ordertalk_projections.api import ReadSide, create_app
-from ordertalk_projections.applier import BatchApplier
-from ordertalk_projections.feed import EventFeed, HttpEventFeed
-from ordertalk_projections.healer import GapHealer
-from ordertalk_projections.mongo_store import MongoReadModels
-from ordertalk_projections.positions import PositionWatch
+from ordertalk_projections.adapters.feed import EventFeed, HttpEventFeed
+from ordertalk_projections.adapters.mongo_queries import MongoReadQueries
+from ordertalk_projections.adapters.mongo_store import TRANSIENT_ERRORS, MongoReadModels
+from ordertalk_projections.adapters.trust import voucher_for
+from ordertalk_projections.application.applier import BatchApplier
+from ordertalk_projections.application.healer import GapHealer
+from ordertalk_projections.application.positions import PositionWatch
+from ordertalk_projections.application.reading import ReadSide
+from ordertalk_projections.entrypoints.api import create_app
+from ordertalk_projections.entrypoints.worker import Progress, ProjectionWorker, projection_consumer
 from ordertalk_projections.settings import Settings
-from ordertalk_projections.trust import voucher_for
-from ordertalk_projections.worker import Progress, ProjectionWorker, projection_consumer
 from ordertalk_runtime.auth import Principal, TokenCodec
 from ordertalk_runtime.consumer import Consumer
 from ordertalk_runtime.event_feed import RenewingToken
@@ -98,7 +100,7 @@ async def running_workers(res: Resources) -> AsyncIterator[ProjectionWorker]:
     await res.store.ensure_indexes(gen)
     applier = BatchApplier(res.store, voucher=voucher_for(res.store, res.feed))
     stop = asyncio.Event()
-    worker = ProjectionWorker(res.store, applier, res.watch, settings.projections_group)
+    worker = ProjectionWorker(res.store, applier, res.watch, settings.projections_group, TRANSIENT_ERRORS)
     consumer = projection_consumer(settings, worker)
     tasks = [
         asyncio.create_task(consumer.run(stop), name="projection-consumer"),
@@ -134,7 +136,7 @@ def build_app(settings: Settings, with_workers: bool) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with resources(settings) as res:
-            holder["side"] = ReadSide(res.store, res.watch, settings.projections_read_wait_seconds)
+            holder["side"] = ReadSide(MongoReadQueries(res.store), res.watch, settings.projections_read_wait_seconds)
             holder["res"] = res
             if with_workers:
                 async with running_workers(res):

@@ -16,21 +16,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from pymongo.errors import PyMongoError
-
-from ordertalk_contracts import ORDERS, THREAD_EVENTS, ContractError, IntegrationEvent
-from ordertalk_projections.applier import BatchApplier, ThreadCache
-from ordertalk_projections.generations import POINTER_TTL, Generation
-from ordertalk_projections.intake import Rejected, accept
-from ordertalk_projections.positions import PositionWatch
+from ordertalk_contracts import ContractError, IntegrationEvent
+from ordertalk_projections.application.applier import BatchApplier, ThreadCache
+from ordertalk_projections.application.positions import PositionWatch
+from ordertalk_projections.domain.generations import POINTER_TTL, Generation
+from ordertalk_projections.domain.intake import TOPICS, Rejected, accept
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.consumer import Consumer, ConsumerConfig, Record
 from ordertalk_runtime.retry import Transient
 
 log = logging.getLogger(__name__)
-TOPICS = (THREAD_EVENTS, ORDERS)
-# MongoDB unreachable, slow or failing over: retried without end by the runtime (nothing is skipped).
-TRANSIENT: Transient = (PyMongoError, OSError)
+# Errors retried without end by the runtime (nothing is skipped): the store's own are given by the wiring.
+TRANSIENT: Transient = (OSError,)
 # FastStream's batch subscriber sleeps this long again after a poll that found nothing: kept short, so that an
 # event arriving after a quiet moment waits at most this (plus the fetch wait) before it is applied.
 POLL_TIMEOUT_MS = 20
@@ -60,8 +57,16 @@ class ProgressStore(Protocol):
 class ProjectionWorker:
     """The runtime's handler for the read models: decode, apply (stage 1), record progress (stage 2), reset."""
 
-    def __init__(self, store: ProgressStore, applier: BatchApplier, watch: PositionWatch, group: str) -> None:
+    def __init__(
+        self,
+        store: ProgressStore,
+        applier: BatchApplier,
+        watch: PositionWatch,
+        group: str,
+        transient: Transient = TRANSIENT,
+    ) -> None:
         self.store, self.applier, self.watch, self.group = store, applier, watch, group
+        self.transient = transient  # the store's errors that are worth retrying (the database unreachable, ...)
         self.applied_events = 0
         self.deferred: set[str] = set()
         self._gen: Generation | None = None
@@ -133,7 +138,7 @@ class ProjectionWorker:
         ids = sorted(self.deferred)
         try:
             result = await self.applier.redrive(gen, ids)
-        except TRANSIENT:
+        except self.transient:
             raise  # the runtime's retry policy: the batch (idempotent) and this pass are tried again
         except Exception:  # not the batch's fault: its events must not be dead-lettered
             log.exception("re-applying deferred threads failed; they stay deferred")
@@ -153,4 +158,4 @@ def projection_consumer(settings: Settings, worker: ProjectionWorker) -> Consume
         stall_seconds=settings.projections_stall_seconds,
         poll_timeout_ms=POLL_TIMEOUT_MS,
     )
-    return Consumer(config, settings.kafka, worker, TRANSIENT)
+    return Consumer(config, settings.kafka, worker, worker.transient)

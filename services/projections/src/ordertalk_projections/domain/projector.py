@@ -8,7 +8,7 @@ from datetime import datetime
 from ordertalk_threadstate import Folded, LastMessage, ThreadState, apply_event, fold_thread
 
 from ordertalk_contracts import DisputeOpenedV1, MessagePostedV1, ThreadEvent, ThreadStartedV1
-from ordertalk_projections.keywords import words
+from ordertalk_projections.domain.keywords import words
 
 
 @dataclass(frozen=True, slots=True)

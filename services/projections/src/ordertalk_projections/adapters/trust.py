@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ordertalk_projections.applier import CONSUMER
-from ordertalk_projections.feed import EventFeed
-from ordertalk_projections.mongo_store import MongoReadModels
+from ordertalk_projections.adapters.feed import EventFeed
+from ordertalk_projections.adapters.mongo_store import MongoReadModels
+from ordertalk_projections.application.applier import CONSUMER
 from ordertalk_runtime.vouching import FeedProbe, Voucher
 
 

@@ -1,48 +1,34 @@
-"""Read queries of the projection API: pure filter building, and their execution on MongoDB."""
+"""MongoDB adapter of the read queries: the filter documents of the lists and the bell, and their execution."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ordertalk_threadstate import BellCounts
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from ordertalk_projections.documents import ADMIN, CUSTOMER, Document
-from ordertalk_projections.generations import Generation
-from ordertalk_projections.keywords import query_words
-from ordertalk_projections.mongo_store import MongoReadModels
+from ordertalk_projections.adapters.mongo_store import MongoReadModels
+from ordertalk_projections.domain.documents import Document
+from ordertalk_projections.domain.fields import ADMIN, news_field, unread_field, unseen_dispute_field
+from ordertalk_projections.domain.generations import Generation
+from ordertalk_projections.domain.keywords import query_words
+from ordertalk_projections.domain.reading import BELL_FIGURES, AttentionKind, OrderMessages, ThreadType, Viewer
 
-ThreadType = Literal["all", "unread", "disputes", "unseen_disputes", "news"]
-OrderMessages = Literal["all", "unread", "any"]
-BELL_FIGURES: tuple[ThreadType, ...] = ("news", "unread", "unseen_disputes")  # in BellCounts' order
 CONVERSATIONS: dict[str, Any] = {"has_conversation": True}
 THREAD_SORT = [("activity_ts", DESCENDING), ("_id", ASCENDING)]
 ORDER_SORT = [("placed_ts", DESCENDING), ("_id", ASCENDING)]
 
 
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who reads: their party and, for a customer, whose orders they may see."""
-
-    party: str
-    customer_id: str | None
-
-    @classmethod
-    def of(cls, role: str, subject: str) -> Viewer:
-        """The viewer for an authenticated role and subject."""
-        return cls(ADMIN, None) if role == ADMIN else cls(CUSTOMER, subject)
-
-    def scope(self) -> dict[str, Any]:
-        """The filter limiting documents to what this viewer may see."""
-        return {} if self.customer_id is None else {"customer_id": self.customer_id}
+def scope(viewer: Viewer) -> dict[str, Any]:
+    """The filter limiting documents to what this viewer may see."""
+    return {} if viewer.customer_id is None else {"customer_id": viewer.customer_id}
 
 
 def thread_filter(viewer: Viewer, q: str | None, kind: ThreadType) -> dict[str, Any]:
     """The threads filter of a list query."""
-    flt = viewer.scope()
+    flt = scope(viewer)
     words = query_words(q)
     if words:
         flt["keywords"] = {"$all": words}
@@ -53,20 +39,20 @@ def thread_filter(viewer: Viewer, q: str | None, kind: ThreadType) -> dict[str, 
     return flt
 
 
-def attention_filter(party: str, kind: Literal["unread", "unseen_disputes", "news"]) -> dict[str, Any]:
+def attention_filter(party: str, kind: AttentionKind) -> dict[str, Any]:
     """Threads counted by one bell figure for ``party``: the list filter and the bell use the same one."""
     if kind == "unread":
-        return {f"unread_for_{party}": {"$gt": 0}}
+        return {unread_field(party): {"$gt": 0}}
     if kind == "unseen_disputes":
-        return {f"unseen_dispute_for_{party}": True}
-    return {f"news_for_{party}": True}
+        return {unseen_dispute_field(party): True}
+    return {news_field(party): True}
 
 
 def order_filter(viewer: Viewer, messages: OrderMessages) -> dict[str, Any]:
     """The orders filter of the Orders list (A10)."""
-    flt = viewer.scope()
+    flt = scope(viewer)
     if messages == "unread":
-        flt["unread_for_admin"] = {"$gt": 0}
+        flt[unread_field(ADMIN)] = {"$gt": 0}
     elif messages == "any":
         flt["has_messages"] = True
     return flt
@@ -83,25 +69,39 @@ async def count(coll: AsyncCollection[Document], flt: dict[str, Any]) -> int:
     return int(rows[0]["n"]) if rows else 0
 
 
-class ReadQueries:
-    """Executes the API's queries against the active generation."""
+class MongoReadQueries:
+    """The read-model port (``application.ports.ReadModelReader``) on MongoDB: the API's queries."""
 
     def __init__(self, store: MongoReadModels) -> None:
         self.store = store
         self.db = store.db
 
+    async def ping(self) -> bool:
+        """Whether the server answers."""
+        return await self.store.ping()
+
+    async def active_generation_and_position(self) -> tuple[Generation, int]:
+        """The active generation and the highest position applied to it, read in one round trip."""
+        return await self.store.active_generation_and_position()
+
+    async def thread_position(self, gen: Generation, order_id: str) -> int | None:
+        """The position a stored thread has reached (None: no such thread)."""
+        doc = await self.db[gen.threads].find_one({"_id": order_id}, {"position": 1})
+        return int(doc.get("position", 0)) if doc else None
+
     async def threads(
-        self, gen: Generation, flt: dict[str, Any], page: int, per_page: int
+        self, gen: Generation, viewer: Viewer, q: str | None, kind: ThreadType, page: int, per_page: int
     ) -> tuple[list[Document], int]:
-        """One page of conversations matching ``flt`` (newest activity first) and the total matching.
+        """One page of the viewer's conversations of a kind (newest activity first) and the total matching.
 
         Every registered order has a thread; a list holds only those with a message or a dispute.
         """
+        flt = thread_filter(viewer, q, kind)
         return await self._page(gen.threads, flt | CONVERSATIONS, THREAD_SORT, page, per_page)
 
     async def thread(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
         """One thread the viewer may see."""
-        return await self.db[gen.threads].find_one({"_id": order_id, **viewer.scope()})
+        return await self.db[gen.threads].find_one({"_id": order_id, **scope(viewer)})
 
     async def messages(self, gen: Generation, order_id: str) -> list[Document]:
         """Every message of a thread, oldest first."""
@@ -109,14 +109,14 @@ class ReadQueries:
         return await cursor.to_list(None)
 
     async def orders(
-        self, gen: Generation, flt: dict[str, Any], page: int, per_page: int
+        self, gen: Generation, viewer: Viewer, messages: OrderMessages, page: int, per_page: int
     ) -> tuple[list[Document], int]:
-        """One page of orders (newest first) and the total matching."""
-        return await self._page(gen.orders, flt, ORDER_SORT, page, per_page)
+        """One page of the viewer's orders (newest first) and the total matching."""
+        return await self._page(gen.orders, order_filter(viewer, messages), ORDER_SORT, page, per_page)
 
     async def order(self, gen: Generation, viewer: Viewer, order_id: str) -> Document | None:
         """One order the viewer may see."""
-        return await self.db[gen.orders].find_one({"_id": order_id, **viewer.scope()})
+        return await self.db[gen.orders].find_one({"_id": order_id, **scope(viewer)})
 
     async def _page(
         self, collection: str, flt: dict[str, Any], sort: list[tuple[str, int]], page: int, per_page: int

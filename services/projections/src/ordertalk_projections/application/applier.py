@@ -8,9 +8,9 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 from ordertalk_contracts import IntegrationEvent, MessagePostedV1, OrderRegisteredV1, ThreadEvent
-from ordertalk_projections.generations import Generation
-from ordertalk_projections.projector import ThreadProjection, fold
-from ordertalk_projections.store import ReadModelWriter
+from ordertalk_projections.application.ports import ReadModelWriter
+from ordertalk_projections.domain.generations import Generation
+from ordertalk_projections.domain.projector import ThreadProjection, fold
 from ordertalk_runtime.vouching import NEVER_STARTED, Voucher, report_untrusted
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Use case: rebuild every read model into a new generation from Kafka offset zero or the event feed, then switch."""
+"""Use case: rebuild every read model into a new generation from the event log (Kafka) or the feed, then switch."""
 
 from __future__ import annotations
 
@@ -9,26 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
-from aiokafka import TopicPartition
-from faststream import AckPolicy
-from faststream.kafka import TopicPartition as Assigned
-
 from ordertalk_contracts import IntegrationEvent, ThreadEvent
-from ordertalk_projections.applier import BatchApplier
-from ordertalk_projections.documents import ORDER_DEFAULTS
-from ordertalk_projections.feed import EventFeed
-from ordertalk_projections.generations import POINTER_TTL, REBUILDS_COLLECTION, Generation
-from ordertalk_projections.intake import Rejected, accept
-from ordertalk_projections.mongo_store import MongoReadModels, upsert_with_defaults
-from ordertalk_projections.settings import Settings
-from ordertalk_projections.worker import TOPICS
-from ordertalk_runtime.broker import broker_for
+from ordertalk_projections.application.applier import BatchApplier
+from ordertalk_projections.application.ports import EventLog, LogChunk, LogReader, RebuildStore
+from ordertalk_projections.domain.generations import POINTER_TTL, REBUILD_ID, Generation
+from ordertalk_runtime.event_feed import EventFeed
 
 Source = Literal["kafka", "store"]
-REBUILD_ID = "current"
 WRITER = "rebuild"
 CHUNK = 1000
-Reader = Any  # the aiokafka consumer FastStream's broker built for the rebuild's reading subscriber
 
 
 class RebuildStopped(Exception):
@@ -99,14 +88,14 @@ class Rebuilder:
 
     def __init__(
         self,
-        settings: Settings,
-        store: MongoReadModels,
+        store: RebuildStore,
+        log: EventLog,
         feed: EventFeed | None,
         stop: asyncio.Event | None = None,
         out: TextIO | None = None,
         batch: int = 5000,
     ) -> None:
-        self.settings, self.store, self.feed = settings, store, feed
+        self.store, self.log, self.feed = store, log, feed
         self.applier = BatchApplier(store)
         self.stop = stop or asyncio.Event()
         self.out = out or sys.stderr
@@ -123,14 +112,10 @@ class Rebuilder:
     def _mark(self, phase: str) -> None:
         self._phases[phase] = time.monotonic()
 
-    @property
-    def _rebuilds(self) -> Any:
-        return self.store.db[REBUILDS_COLLECTION]
-
     async def run(self, source: Source, restart: bool = False) -> RebuildReport:
         """Rebuild (or resume an unfinished rebuild) from ``source``; switch when complete."""
         started = time.monotonic()
-        state = await self._rebuilds.find_one({"_id": REBUILD_ID, "state": "running"})
+        state = await self.store.running_rebuild()
         if state and (restart or state["source"] != source):
             if not restart:
                 raise RebuildConflict(f"an unfinished rebuild from {state['source']} exists; pass --restart")
@@ -141,19 +126,20 @@ class Rebuilder:
             gen = Generation(active.number + 1)
             await self.store.drop_generation(gen)
             state = {"_id": REBUILD_ID, "state": "running", "source": source, "generation": gen.number}
-            await self._rebuilds.replace_one({"_id": REBUILD_ID}, state, upsert=True)
+            await self.store.save_rebuild(state)
             await self.store.create_collections(gen)
             # Indexes are created after the bulk load (before the switch): inserting into unindexed
             # collections is cheaper, and building an index once over the loaded documents is too.
             if source == "store":
-                await self._copy_orders(active, gen)
+                # Orders announced on the ORDERS topic are not in the event store: carry their registration over.
+                await self.store.copy_registered_orders(active, gen)
         gen = Generation(int(state["generation"]))
         self.out.write(f"rebuilding generation v{gen.number} from {source}\n")
         if source == "kafka":
             await self._from_kafka(gen, state)
         else:
             await self._from_store(gen, state)
-        await self._rebuilds.update_one({"_id": REBUILD_ID}, {"$set": {"state": "done", "finished": time.time()}})
+        await self.store.update_rebuild({"state": "done", "finished": time.time()})
         ended = time.monotonic()
         load_start = self._phases.get("load", ended)
         load_end = self._phases.get("loaded", ended)
@@ -173,7 +159,7 @@ class Rebuilder:
         result = await self.applier.apply(gen, events)
         self.applied += result.applied
         positions = [e.position for e in events if isinstance(e, ThreadEvent)]
-        save = self._rebuilds.update_one({"_id": REBUILD_ID}, {"$set": checkpoint})
+        save = self.store.update_rebuild(checkpoint)
         if positions:
             await asyncio.gather(self.store.record_progress(gen, WRITER, max(positions)), save)
         else:
@@ -192,121 +178,48 @@ class Rebuilder:
         if self.stop.is_set():
             raise RebuildStopped("stopped; the checkpoint is saved: run the same command again to resume")
 
-    # -- from Kafka offset zero ----------------------------------------------------------------
+    # -- from the event log (Kafka offset zero) -------------------------------------------------
     async def _from_kafka(self, gen: Generation, state: dict[str, Any]) -> None:
-        # The runtime's broker reads: one subscriber with every partition of the topics assigned (no group,
-        # nothing committed: the checkpoint in the rebuild state is where a resumed rebuild seeks to).
-        broker = broker_for(self.settings.kafka, description="projections rebuild")
-        count = self.settings.kafka.topic_partitions
-        subscriber = broker.subscriber(
-            partitions=[Assigned(t, p) for t in TOPICS for p in range(count)],
-            ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,
-            max_poll_records=self.batch,
-            title="projections:rebuild",
-        )
-        await broker.start()
-        try:
-            consumer: Reader = subscriber.consumer
-            await consumer.topics()
-            for topic in TOPICS:
-                found = consumer.partitions_for_topic(topic) or set()
-                if found != set(range(count)):
-                    raise RebuildConflict(f"topic {topic} has {len(found)} partitions, configured {count}")
-            parts = [TopicPartition(t, p) for t in TOPICS for p in range(count)]
-            checkpoint: dict[str, int] = dict(state.get("checkpoint", {}))
-            begin = await consumer.beginning_offsets(parts)
-            for tp in parts:
-                consumer.seek(tp, checkpoint.get(_key(tp), begin[tp]))
-            end = await consumer.end_offsets(parts)
-            done = sum(max(0, checkpoint.get(_key(tp), begin[tp]) - begin[tp]) for tp in parts)
-            progress = ProgressLine(f"v{gen.number} from kafka", sum(end[tp] - begin[tp] for tp in parts), self.out)
+        async with self.log.open(state, self.batch) as reader:
+            done = reader.already_read
+            progress = ProgressLine(f"v{gen.number} from kafka", await reader.set_target(), self.out)
             progress.add(done, force=True)
             self._mark("load")
-            await self._read_to(consumer, gen, parts, end, checkpoint, progress)
+            await self._read_to(reader, gen, progress)
             self._loaded = progress.done - done
             self._mark("loaded")
             await self.store.ensure_indexes(gen)
             # Catch up with what arrived meanwhile, switch, then take what the live workers saw before the switch.
-            await self._read_to(consumer, gen, parts, await consumer.end_offsets(parts), checkpoint, progress)
+            await reader.set_target()
+            await self._read_to(reader, gen, progress)
             await self._switch(gen)
-            await self._read_to(consumer, gen, parts, await consumer.end_offsets(parts), checkpoint, progress)
+            await reader.set_target()
+            await self._read_to(reader, gen, progress)
             progress.add(0, force=True)
-        finally:
-            await broker.stop()
 
-    async def _read_to(
-        self,
-        consumer: Reader,
-        gen: Generation,
-        parts: list[TopicPartition],
-        end: dict[TopicPartition, int],
-        checkpoint: dict[str, int],
-        progress: ProgressLine,
-    ) -> None:
+    async def _read_to(self, reader: LogReader, gen: Generation, progress: ProgressLine) -> None:
         # Pipelined: the next chunk is fetched and parsed while the previous one is written (writes stay
         # in order, each chunk's checkpoint is saved after its writes).
         storing: asyncio.Task[None] | None = None
         try:
             while True:
                 self._check_stop()
-                chunk = await self._fetch(consumer, parts, end, checkpoint)
+                chunk = await reader.next_chunk(self.chunk)
                 if storing is not None:
                     await storing
                     storing = None
                     self._check_stop()
                 if chunk is None:
                     return
-                events, count, snapshot = chunk
-                storing = asyncio.create_task(self._store(gen, events, count, snapshot, progress))
+                self.rejected += chunk.rejected
+                storing = asyncio.create_task(self._store(gen, chunk, progress))
         finally:
             if storing is not None:
                 await storing
 
-    async def _fetch(
-        self,
-        consumer: Reader,
-        parts: list[TopicPartition],
-        end: dict[TopicPartition, int],
-        checkpoint: dict[str, int],
-    ) -> tuple[list[IntegrationEvent], int, dict[str, int]] | None:
-        """The next chunk up to ``end``: parsed events, records read, the checkpoint after it (None: at end)."""
-        while True:
-            behind = [tp for tp in parts if await consumer.position(tp) < end[tp]]
-            if not behind:
-                return None
-            events: list[IntegrationEvent] = []
-            count = 0
-            # Fill a whole chunk before storing it: each store costs a fixed number of round trips.
-            while behind and count < self.chunk:
-                batches = await consumer.getmany(*behind, timeout_ms=500, max_records=self.chunk - count)
-                for tp, records in batches.items():
-                    for record in records:
-                        count += 1
-                        outcome = accept(record.topic, record.value)
-                        if isinstance(outcome, Rejected):
-                            self.rejected += 1  # the live worker dead-letters it; a rebuild skips it
-                        else:
-                            events.append(outcome)
-                    if records:
-                        checkpoint[_key(tp)] = records[-1].offset + 1
-                if not batches:
-                    break
-                behind = [tp for tp in behind if await consumer.position(tp) < end[tp]]
-            if count:
-                return events, count, dict(checkpoint)
-
-    async def _store(
-        self,
-        gen: Generation,
-        events: list[IntegrationEvent],
-        count: int,
-        checkpoint: dict[str, int],
-        progress: ProgressLine,
-    ) -> None:
-        await self._apply(gen, events, {"checkpoint": checkpoint})
-        progress.add(count)
+    async def _store(self, gen: Generation, chunk: LogChunk, progress: ProgressLine) -> None:
+        await self._apply(gen, chunk.events, chunk.checkpoint)
+        progress.add(chunk.count)
 
     # -- from the messaging event feed -----------------------------------------------------------
     async def _from_store(self, gen: Generation, state: dict[str, Any]) -> None:
@@ -337,18 +250,3 @@ class Rebuilder:
             await self._apply(gen, page.events, {"position": after})
             progress.total = max(progress.total, after)
             progress.add(len(page.events))
-
-    async def _copy_orders(self, source: Generation, target: Generation) -> None:
-        """Orders announced on the ORDERS topic are not in the event store: carry their registration over."""
-        items: list[tuple[str, dict[str, Any]]] = []
-        async for doc in self.store.db[source.orders].find({"registered": True}):
-            fields = {k: doc.get(k) for k in ("order_number", "customer", "customer_id", "placed_at", "placed_ts")}
-            items.append((str(doc["_id"]), {**fields, "registered": True}))
-            if len(items) >= 1000:
-                await upsert_with_defaults(self.store.db[target.orders], items, ORDER_DEFAULTS)
-                items = []
-        await upsert_with_defaults(self.store.db[target.orders], items, ORDER_DEFAULTS)
-
-
-def _key(tp: TopicPartition) -> str:
-    return f"{tp.topic}|{tp.partition}"

@@ -8,6 +8,7 @@ POINTER_COLLECTION = "meta"
 POINTER_ID = "active_generation"
 PROGRESS_COLLECTION = "progress"
 REBUILDS_COLLECTION = "rebuilds"
+REBUILD_ID = "current"  # the one rebuild state document (running or done)
 FIRST_GENERATION = 1
 # Live workers re-read the active-generation pointer at most this long after their last read (seconds);
 # a rebuild waits this long after switching before its last catch-up, so that every event a worker fetched

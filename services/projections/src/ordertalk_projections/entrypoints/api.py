@@ -11,11 +11,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from ordertalk_threadstate import BellCounts
 
-from ordertalk_projections.documents import order_row, thread_detail, thread_row
-from ordertalk_projections.generations import Generation
-from ordertalk_projections.mongo_store import MongoReadModels
-from ordertalk_projections.positions import PositionWatch, wait_until
-from ordertalk_projections.queries import OrderMessages, ReadQueries, ThreadType, Viewer, order_filter, thread_filter
+from ordertalk_projections.application.reading import ReadSide
+from ordertalk_projections.domain.documents import order_row, thread_detail, thread_row
+from ordertalk_projections.domain.reading import OrderMessages, ThreadType, Viewer
 from ordertalk_runtime.api_docs import install_api_docs
 from ordertalk_runtime.auth import CurrentPrincipal, Principal, TokenCodec
 from ordertalk_runtime.edge import install_edge
@@ -39,34 +37,6 @@ NOT_READY: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {}},
     }
 }
-
-
-class ReadSide:
-    """What the routes need: the store, the queries, the in-process position watch, the wait bound."""
-
-    def __init__(self, store: MongoReadModels, watch: PositionWatch, wait_seconds: float) -> None:
-        self.store, self.queries, self.watch, self.wait_seconds = store, ReadQueries(store), watch, wait_seconds
-
-    async def generation_after(self, after: int | None, thread_id: str | None = None) -> tuple[Generation, int]:
-        """The active generation once ``after`` is applied (or the wait bound passed), and its position."""
-        gen, stored = await self.store.active_generation_and_position()
-        applied = max(self.watch.position, stored)
-        if after is None or applied >= after:
-            return gen, applied
-
-        async def reached() -> bool:
-            nonlocal gen, applied
-            gen, stored = await self.store.active_generation_and_position()
-            applied = max(self.watch.position, stored)
-            if applied >= after:
-                return True
-            if thread_id is not None:
-                doc = await self.store.db[gen.threads].find_one({"_id": thread_id}, {"position": 1})
-                return bool(doc and int(doc.get("position", 0)) >= after)
-            return False
-
-        await wait_until(reached, self.watch, self.wait_seconds)
-        return gen, applied
 
 
 def _side(request: Request) -> ReadSide:
@@ -121,7 +91,7 @@ def create_app(
     @app.get("/readyz", tags=["ops"], responses=NOT_READY)
     async def readyz() -> JSONResponse:
         try:
-            ok = await read_side().store.ping()
+            ok = await read_side().ready()
         except Exception:
             ok = False
         extra = bool(ready()) if ready is not None else True
@@ -142,7 +112,7 @@ def create_app(
     ) -> dict[str, Any]:
         viewer = _viewer(principal)
         gen, position = await rs.generation_after(after)
-        docs, total = await rs.queries.threads(gen, thread_filter(viewer, q, type), page, per_page)
+        docs, total = await rs.queries.threads(gen, viewer, q, type, page, per_page)
         response.headers[POSITION_HEADER] = str(position)
         items = [thread_row(d, viewer.party) for d in docs]
         return {"items": items, "total": total, "page": page, "per_page": per_page}
@@ -171,7 +141,7 @@ def create_app(
     ) -> dict[str, Any]:
         viewer = _viewer(principal)
         gen, position = await rs.generation_after(after)
-        docs, total = await rs.queries.orders(gen, order_filter(viewer, messages), page, per_page)
+        docs, total = await rs.queries.orders(gen, viewer, messages, page, per_page)
         response.headers[POSITION_HEADER] = str(position)
         return {"items": [order_row(d) for d in docs], "total": total, "page": page, "per_page": per_page}
 

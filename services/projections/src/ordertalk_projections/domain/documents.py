@@ -8,11 +8,10 @@ from typing import Any
 from ordertalk_threadstate import LastMessage, ThreadState
 
 from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1
-from ordertalk_projections.conversation import has_conversation, news_fields
-from ordertalk_projections.projector import ThreadProjection
+from ordertalk_projections.domain.conversation import has_conversation, news_fields
+from ordertalk_projections.domain.fields import ADMIN, CUSTOMER, PARTIES, news_field, unread_field, unseen_dispute_field
+from ordertalk_projections.domain.projector import ThreadProjection
 
-ADMIN = "admin"
-CUSTOMER = "customer"
 Document = dict[str, Any]
 
 
@@ -44,12 +43,12 @@ def thread_document(projection: ThreadProjection) -> Document:
 def _attention_fields(state: ThreadState) -> Document:
     """Per party, the fold's figures the list filters and the bell query on (``<figure>_for_<party>``)."""
     fields: Document = {}
-    for party in (ADMIN, CUSTOMER):
+    for party in PARTIES:
         attention = state.attention_for(party)
         fields |= {
-            f"unread_for_{party}": attention.unread_messages,
-            f"unseen_dispute_for_{party}": attention.unseen_dispute,
-            f"news_for_{party}": attention.has_news,
+            unread_field(party): attention.unread_messages,
+            unseen_dispute_field(party): attention.unseen_dispute,
+            news_field(party): attention.has_news,
         }
     return fields
 
@@ -92,7 +91,7 @@ def order_thread_fields(projection: ThreadProjection) -> Document:
     return {
         "has_messages": state.message_count > 0,
         "message_count": state.message_count,
-        "unread_for_admin": state.unread_for(ADMIN),
+        unread_field(ADMIN): state.unread_for(ADMIN),
         "thread_version": state.version,
         "thread_position": state.position,
     }
@@ -128,7 +127,7 @@ def order_registration_fields(event: OrderRegisteredV1) -> Document:
 ORDER_DEFAULTS: Document = {
     "has_messages": False,
     "message_count": 0,
-    "unread_for_admin": 0,
+    unread_field(ADMIN): 0,
     "thread_version": 0,
     "thread_position": 0,
 }
@@ -145,8 +144,8 @@ def thread_row(doc: Document, party: str) -> Document:
         "customer": state.customer.model_dump(mode="json") if state.customer else None,
         "last_message": state.last_message.model_dump(mode="json") if state.last_message else None,
         "message_count": state.message_count,
-        "unread_for_admin": state.unread_for(ADMIN),
-        "unread_for_customer": state.unread_for(CUSTOMER),
+        unread_field(ADMIN): state.unread_for(ADMIN),
+        unread_field(CUSTOMER): state.unread_for(CUSTOMER),
         "unread": state.unread_for(party),
         "unseen_dispute": state.unseen_dispute_for(party),
         "has_news": state.has_news_for(party),
@@ -192,5 +191,5 @@ def order_row(doc: Document) -> Document:
         "placed_at": doc.get("placed_at"),
         "has_messages": bool(doc.get("has_messages")),
         "message_count": int(doc.get("message_count", 0)),
-        "unread_for_admin": int(doc.get("unread_for_admin", 0)),
+        unread_field(ADMIN): int(doc.get(unread_field(ADMIN), 0)),
     }

@@ -14,6 +14,8 @@ from ordertalk_contracts import (
     parse,
 )
 
+TOPICS = (THREAD_EVENTS, ORDERS)  # what the read models are built from (the live consumer and the rebuild)
+
 
 @dataclass(frozen=True, slots=True)
 class Rejected:

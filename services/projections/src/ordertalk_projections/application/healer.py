@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Mapping
 
 from ordertalk_contracts import ThreadEvent
-from ordertalk_projections.applier import CONSUMER, BatchApplier
-from ordertalk_projections.feed import EventFeed
-from ordertalk_projections.mongo_store import MongoReadModels
+from ordertalk_projections.application.applier import CONSUMER, BatchApplier
+from ordertalk_projections.application.ports import ParkedThreads
+from ordertalk_runtime.event_feed import EventFeed
 from ordertalk_runtime.gap_healing import HealingPass, Waiting, run_every
 from ordertalk_runtime.vouching import Voucher
 
@@ -16,7 +16,7 @@ from ordertalk_runtime.vouching import Voucher
 class ReadModelTarget:
     """HealingTarget of the active generation: its parked threads, applied through the batch applier."""
 
-    def __init__(self, store: MongoReadModels, applier: BatchApplier) -> None:
+    def __init__(self, store: ParkedThreads, applier: BatchApplier) -> None:
         self.store, self.applier = store, applier
 
     async def waiting_threads(self) -> Mapping[str, Waiting]:
@@ -46,7 +46,7 @@ class GapHealer:
     """Periodically fills version gaps of parked threads from the feed (Kafka fills most gaps by itself)."""
 
     def __init__(
-        self, store: MongoReadModels, applier: BatchApplier, feed: EventFeed, voucher: Voucher | None = None
+        self, store: ParkedThreads, applier: BatchApplier, feed: EventFeed, voucher: Voucher | None = None
     ) -> None:
         self.store, self.applier, self.feed = store, applier, feed
         self.healing = HealingPass(ReadModelTarget(store, applier), feed, voucher or applier.voucher, CONSUMER)

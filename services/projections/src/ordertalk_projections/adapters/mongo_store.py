@@ -9,10 +9,10 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1, ThreadEvent, dump, parse_thread_event
-from ordertalk_projections.documents import (
+from ordertalk_projections.domain.documents import (
     ORDER_DEFAULTS,
     message_document,
     order_from_thread,
@@ -21,20 +21,25 @@ from ordertalk_projections.documents import (
     projection_from_document,
     thread_document,
 )
-from ordertalk_projections.generations import (
+from ordertalk_projections.domain.fields import ADMIN, CUSTOMER, news_field, unread_field, unseen_dispute_field
+from ordertalk_projections.domain.generations import (
     FIRST_GENERATION,
     POINTER_COLLECTION,
     POINTER_ID,
     PROGRESS_COLLECTION,
+    REBUILD_ID,
+    REBUILDS_COLLECTION,
     Generation,
 )
-from ordertalk_projections.projector import ThreadProjection
+from ordertalk_projections.domain.projector import ThreadProjection
 from ordertalk_runtime.held_events import MongoHeldEvents
 
 Doc = dict[str, Any]
 BULK = 5000
 DUPLICATE_KEY = 11000
 HELD_COLLECTION = "unvouched_events"
+# MongoDB unreachable, slow or failing over: worth retrying without end (the consumer runtime does).
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (PyMongoError, OSError)
 
 
 class MongoReadModels:
@@ -71,18 +76,18 @@ class MongoReadModels:
         await threads.create_index([("activity_ts", DESCENDING)])  # no "_id" in indexes: the stand-in breaks on it
         await threads.create_index([("has_conversation", ASCENDING), ("activity_ts", DESCENDING)])
         await threads.create_index([("customer_id", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("unread_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("customer_id", ASCENDING), ("unread_for_customer", ASCENDING)])
+        await threads.create_index([(unread_field(ADMIN), ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("customer_id", ASCENDING), (unread_field(CUSTOMER), ASCENDING)])
         await threads.create_index([("has_open_dispute", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("news_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("unseen_dispute_for_admin", ASCENDING), ("activity_ts", DESCENDING)])
-        await threads.create_index([("customer_id", ASCENDING), ("news_for_customer", ASCENDING)])
+        await threads.create_index([(news_field(ADMIN), ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([(unseen_dispute_field(ADMIN), ASCENDING), ("activity_ts", DESCENDING)])
+        await threads.create_index([("customer_id", ASCENDING), (news_field(CUSTOMER), ASCENDING)])
         await threads.create_index([("keywords", ASCENDING)])
         await self.db[gen.messages].create_index([("order_id", ASCENDING), ("seq", ASCENDING)])
         orders = self.db[gen.orders]
         await orders.create_index([("placed_ts", DESCENDING)])
         await orders.create_index([("has_messages", ASCENDING), ("placed_ts", DESCENDING)])
-        await orders.create_index([("unread_for_admin", ASCENDING), ("placed_ts", DESCENDING)])
+        await orders.create_index([(unread_field(ADMIN), ASCENDING), ("placed_ts", DESCENDING)])
         await orders.create_index([("customer_id", ASCENDING), ("placed_ts", DESCENDING)])
         await self.db[gen.parked].create_index([("order_id", ASCENDING), ("version", ASCENDING)])
         await self.db[PROGRESS_COLLECTION].create_index([("generation", ASCENDING), ("position", DESCENDING)])
@@ -100,6 +105,30 @@ class MongoReadModels:
         for name in (gen.threads, gen.messages, gen.orders, gen.parked):
             await self.db.drop_collection(name)
         await self.db[PROGRESS_COLLECTION].delete_many({"generation": gen.number})
+
+    # -- rebuilds ----------------------------------------------------------------------------
+    async def running_rebuild(self) -> Doc | None:
+        """The saved state of an unfinished rebuild, if any."""
+        return await self.db[REBUILDS_COLLECTION].find_one({"_id": REBUILD_ID, "state": "running"})
+
+    async def save_rebuild(self, state: Doc) -> None:
+        """Replace the saved rebuild state."""
+        await self.db[REBUILDS_COLLECTION].replace_one({"_id": REBUILD_ID}, state, upsert=True)
+
+    async def update_rebuild(self, fields: Doc) -> None:
+        """``$set`` fields of the saved rebuild state."""
+        await self.db[REBUILDS_COLLECTION].update_one({"_id": REBUILD_ID}, {"$set": fields})
+
+    async def copy_registered_orders(self, source: Generation, target: Generation) -> None:
+        """Orders announced on the ORDERS topic are not in the event store: carry their registration over."""
+        items: list[tuple[str, Doc]] = []
+        async for doc in self.db[source.orders].find({"registered": True}):
+            fields = {k: doc.get(k) for k in ("order_number", "customer", "customer_id", "placed_at", "placed_ts")}
+            items.append((str(doc["_id"]), {**fields, "registered": True}))
+            if len(items) >= 1000:
+                await upsert_with_defaults(self.db[target.orders], items, ORDER_DEFAULTS)
+                items = []
+        await upsert_with_defaults(self.db[target.orders], items, ORDER_DEFAULTS)
 
     # -- progress ----------------------------------------------------------------------------
     async def record_progress(self, gen: Generation, writer: str, position: int) -> None:

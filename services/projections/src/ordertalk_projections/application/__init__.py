@@ -1,0 +1,1 @@
+"""Use cases of the read side (apply a batch, heal gaps, read with read-your-writes) and their ports."""
