@@ -161,6 +161,7 @@ class Consumer(Generic[E, S]):
             fetch_max_wait_ms=cfg.fetch_max_wait_ms,
             max_poll_records=cfg.max_records,
             listener=_Rebalance(self),
+            decoder=_raw_records,  # the handler decodes; FastStream's own would JSON-parse every record again
             title=f"{cfg.name}:consume",
             description=f"Consumer group {cfg.group_id}: batches, committed after the handler's writes.",
             **group_kwargs(self.kafka, cfg.name),
@@ -424,6 +425,11 @@ def _next_offsets(records: list[Record]) -> dict[TopicPartition, int]:
         tp = TopicPartition(record.topic, record.partition)
         offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
     return offsets
+
+
+async def _raw_records(message: Any) -> None:
+    """FastStream's decoding step, skipped: the handler reads the raw records of the batch."""
+    return None
 
 
 class _BrokerSender:
