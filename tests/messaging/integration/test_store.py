@@ -19,17 +19,18 @@ from tests.messaging.conftest import postgres_settings
 from tests.messaging.threads import order_thread
 from tests.support.postgres import PostgresParams
 
-from ordertalk_messaging.application import Caller, NewOrder, ThreadService, closing_dispute, posting
+from ordertalk_messaging.adapters.storage.sql import SqlTables
+from ordertalk_messaging.application.caller import Caller
+from ordertalk_messaging.application.idempotency import Answer, InFlight, KeyedChange, KeyGuard, KeyRejected
+from ordertalk_messaging.application.ports import Mismatch, Replay
+from ordertalk_messaging.application.services import NewOrder, ThreadService, closing_dispute, posting
+from ordertalk_messaging.application.translation import notification_to_contract
+from ordertalk_messaging.application.writer import Command, WriteOutcome
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.errors import DisputeConflict, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.domain.thread import OrderThread, thread_id_for
-from ordertalk_messaging.idempotency import Answer, InFlight, KeyedChange, KeyGuard, KeyRejected
 from ordertalk_messaging.settings import Settings
-from ordertalk_messaging.storage.ports import Mismatch, Replay
-from ordertalk_messaging.storage.sql import SqlTables
-from ordertalk_messaging.translation import notification_to_contract
-from ordertalk_messaging.writer import Command, WriteOutcome
 
 ADMIN = Caller(Participant("admin", "admin-1", "Admin Admin"))
 JANE = Caller(Participant("customer", "customer-1", "Jane Doe"), customer_id="customer-1")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ordertalk_messaging.idempotency import (
+from ordertalk_messaging.adapters.storage.memory import MemoryIdempotencyStore
+from ordertalk_messaging.application.idempotency import (
     Answer,
     InFlight,
     KeyGuard,
@@ -14,7 +15,6 @@ from ordertalk_messaging.idempotency import (
     message_id_for,
     run_once,
 )
-from ordertalk_messaging.storage.memory import MemoryIdempotencyStore
 
 
 def test_retry_answers_first_answer_and_runs_once() -> None:

@@ -14,11 +14,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ordertalk_contracts.topics import ALL_TOPICS
-from ordertalk_messaging.api.deps import VerifiedTokens, edge_authenticator
-from ordertalk_messaging.api.lean_post import LeanPostRoute
-from ordertalk_messaging.api.routes import post_message, router
+from ordertalk_messaging.application.idempotency import InFlight
 from ordertalk_messaging.bootstrap import Components
-from ordertalk_messaging.idempotency import InFlight
+from ordertalk_messaging.entrypoints.api.deps import VerifiedTokens, edge_authenticator
+from ordertalk_messaging.entrypoints.api.lean_post import LeanPostRoute
+from ordertalk_messaging.entrypoints.api.routes import post_message, router
 from ordertalk_runtime.api_docs import install_api_docs
 from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.kafka import ensure_topics

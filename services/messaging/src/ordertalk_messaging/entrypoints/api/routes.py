@@ -9,40 +9,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from ordertalk_messaging.api.deps import (
-    CurrentAdmin,
-    CurrentPrincipal,
-    applied,
-    caller_of,
-    correlation_id,
-    idempotency_of,
-    in_flight_of,
-    in_worker,
-    scope_of,
-    service_of,
-)
-from ordertalk_messaging.api.schemas import (
-    BulkWriteResult,
-    DisputeWriteResult,
-    EmptyIn,
-    EventsOut,
-    HistoryOut,
-    MessageWriteResult,
-    OpenDisputeIn,
-    PostMessageIn,
-    ReadWriteResult,
-    SelectionIn,
-)
-from ordertalk_messaging.application import (
-    WriteOutcome,
-    closing_dispute,
-    marking_read,
-    marking_unread,
-    opening_dispute,
-    posting,
-)
-from ordertalk_messaging.domain.thread import PostedMessage
-from ordertalk_messaging.idempotency import (
+from ordertalk_messaging.application.idempotency import (
     MAX_KEY_CHARS,
     Answer,
     AnsweredChange,
@@ -54,8 +21,40 @@ from ordertalk_messaging.idempotency import (
     message_id_for,
     run_once,
 )
-from ordertalk_messaging.translation import notification_to_contract
-from ordertalk_messaging.writer import Decide
+from ordertalk_messaging.application.services import (
+    closing_dispute,
+    marking_read,
+    marking_unread,
+    opening_dispute,
+    posting,
+)
+from ordertalk_messaging.application.translation import notification_to_contract
+from ordertalk_messaging.application.writer import Decide, WriteOutcome
+from ordertalk_messaging.domain.thread import PostedMessage
+from ordertalk_messaging.entrypoints.api.deps import (
+    CurrentAdmin,
+    CurrentPrincipal,
+    applied,
+    caller_of,
+    correlation_id,
+    idempotency_of,
+    in_flight_of,
+    in_worker,
+    scope_of,
+    service_of,
+)
+from ordertalk_messaging.entrypoints.api.schemas import (
+    BulkWriteResult,
+    DisputeWriteResult,
+    EmptyIn,
+    EventsOut,
+    HistoryOut,
+    MessageWriteResult,
+    OpenDisputeIn,
+    PostMessageIn,
+    ReadWriteResult,
+    SelectionIn,
+)
 from ordertalk_runtime.auth import Principal
 from ordertalk_runtime.problems import WRITE_PROBLEMS, Problem, problem_responses
 

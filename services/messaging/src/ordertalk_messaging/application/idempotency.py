@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid5
 
+from ordertalk_messaging.application.ports import IdempotencyStore, KeyUse, Mismatch, Replay
+from ordertalk_messaging.application.writer import Change, Decide, WriteOutcome
 from ordertalk_messaging.domain.errors import DisputeConflict, InvalidText
-from ordertalk_messaging.storage.ports import IdempotencyStore, KeyUse, Mismatch, Replay
-from ordertalk_messaging.writer import Change, Decide, WriteOutcome
 
 if TYPE_CHECKING:
-    from ordertalk_messaging.application import Caller
+    from ordertalk_messaging.application.caller import Caller
 
 T = TypeVar("T")
 

@@ -14,12 +14,13 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
-from ordertalk_messaging.application import Caller, ConcurrencyExhausted, Overloaded, ThreadService
+from ordertalk_messaging.application.caller import Caller
+from ordertalk_messaging.application.idempotency import InFlight
+from ordertalk_messaging.application.ports import IdempotencyStore
+from ordertalk_messaging.application.services import ThreadService
+from ordertalk_messaging.application.writer import Change, ConcurrencyExhausted, Overloaded
 from ordertalk_messaging.domain.errors import DisputeConflict, DomainError, InvalidText, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.idempotency import InFlight
-from ordertalk_messaging.storage.ports import IdempotencyStore
-from ordertalk_messaging.writer import Change
 from ordertalk_runtime.auth import (
     BearerCredentials,
     Principal,
