@@ -1,7 +1,14 @@
-"""The routes of the messaging API (docs/interfaces.md, "Messaging API")."""
+"""The routes of the messaging API (docs/interfaces.md, "Messaging API").
+
+Idempotency keys as HTTP (application.idempotency has which answers a key keeps): a key keeps a
+success and the thread's refusals of the command, 409 (a dispute already open, or none open) and 422
+(text the rules refuse); a refused key is 422 (malformed, or used with another request) or 409 (its
+first request still in flight); 404, 503 and the edge's 401, 413 and 429 are not kept.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -15,6 +22,7 @@ from ordertalk_messaging.application.idempotency import (
     AnsweredChange,
     KeyedChange,
     KeyGuard,
+    KeyInFlight,
     KeyRejected,
     check_key,
     fingerprint,
@@ -30,6 +38,7 @@ from ordertalk_messaging.application.services import (
 )
 from ordertalk_messaging.application.translation import notification_to_contract
 from ordertalk_messaging.application.writer import Decide, WriteOutcome
+from ordertalk_messaging.domain.errors import DomainError
 from ordertalk_messaging.domain.thread import PostedMessage
 from ordertalk_messaging.entrypoints.api.deps import (
     CurrentAdmin,
@@ -40,6 +49,7 @@ from ordertalk_messaging.entrypoints.api.deps import (
     idempotency_of,
     in_flight_of,
     in_worker,
+    problem_for,
     scope_of,
     service_of,
 )
@@ -100,7 +110,7 @@ async def _write(request: Request, principal: Principal, payload: Any, work: Cal
             guard = _guard(request, principal, key, payload)
             answer = await in_worker(lambda: run_once(guard, work))
     except KeyRejected as exc:
-        raise Problem(exc.status, "Idempotency-Key refused", exc.detail) from None
+        raise _key_problem(exc) from None
     return _response(answer)
 
 
@@ -124,16 +134,29 @@ async def _write_one(
         if key is None:
             change: AnsweredChange[T] = AnsweredChange(order_id, caller, decide, answer_of)
         else:
-            change = KeyedChange(order_id, caller, decide, answer_of, _guard(request, principal, key, payload))
+            guard = _guard(request, principal, key, payload)
+            change = KeyedChange(order_id, caller, decide, answer_of, guard, refusal=_kept_refusal)
         answer = await applied(service_of(request), change)
     except KeyRejected as exc:
-        raise Problem(exc.status, "Idempotency-Key refused", exc.detail) from None
+        raise _key_problem(exc) from None
     return _response(answer)
 
 
 def _guard(request: Request, principal: Principal, key: str, payload: Any) -> KeyGuard:
     checked, print_ = check_key(key), fingerprint(request.method, request.scope["path"], payload)
     return KeyGuard(idempotency_of(request), in_flight_of(request), scope_of(principal), checked, print_)
+
+
+def _key_problem(error: KeyRejected) -> Problem:
+    """A refused key: 409 while its first request is in flight, 422 otherwise."""
+    return Problem(409 if isinstance(error, KeyInFlight) else 422, "Idempotency-Key refused", error.detail)
+
+
+def _kept_refusal(error: DomainError) -> Answer:
+    """The problem answer a key keeps for a command its thread refused."""
+    problem = problem_for(error)
+    body = {"type": "about:blank", "title": problem.title, "status": problem.status, "detail": problem.detail}
+    return Answer(problem.status, json.dumps(body, ensure_ascii=False, separators=(",", ":")))
 
 
 def _response(answer: Answer) -> Response:
