@@ -180,6 +180,26 @@ class KeyGuard:
             self.in_flight.leave(self.scope, self.key)
 
 
+@dataclass(frozen=True, slots=True)
+class KeyedRequest:
+    """A request under an idempotency key: the caller's scope, the key as given and the request's fingerprint."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+class KeyLedger:
+    """The idempotency keys of a process: the durable first answers and the keys executing here."""
+
+    def __init__(self, store: IdempotencyStore, in_flight: InFlight) -> None:
+        self.store, self.in_flight = store, in_flight
+
+    def guard(self, request: KeyedRequest) -> KeyGuard:
+        """The guard of the request's key (KeyInvalid if the key is not usable)."""
+        return KeyGuard(self.store, self.in_flight, request.scope, check_key(request.key), request.fingerprint)
+
+
 def run_once(guard: KeyGuard, work: Callable[[], Answer]) -> Answer:
     """Execute ``work`` once per key; a success is stored and replayed to retries, a failure stores nothing.
 
