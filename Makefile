@@ -61,6 +61,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(addsuffix /src,$(PACKAGES)) tests $(wildcard bench)
+	for f in services/*/importlinter.ini; do $(BIN)/lint-imports $$f || exit 1; done
 
 format: setup
 	$(BIN)/ruff check --fix .

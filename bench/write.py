@@ -46,7 +46,9 @@ from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.databases import create_database, drop_database
 from ordertalk_devstack.processes import ManagedProcess, descendants, free_port, process_table, python_argv
 from ordertalk_devstack.servers import start_kafka
-from ordertalk_messaging.application import Caller, MessagingStore, NewOrder, ThreadService
+from ordertalk_messaging.application.caller import Caller
+from ordertalk_messaging.application.services import NewOrder, ThreadService
+from ordertalk_messaging.application.store import MessagingStore
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.settings import Settings

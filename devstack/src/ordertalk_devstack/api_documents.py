@@ -11,8 +11,8 @@ from typing import Any
 
 def openapi_documents() -> dict[str, dict[str, Any]]:
     """The OpenAPI document of each service, by service name."""
-    from ordertalk_messaging.api.app import create_app as messaging_app
     from ordertalk_messaging.bootstrap import build as messaging_build
+    from ordertalk_messaging.entrypoints.api.app import create_app as messaging_app
     from ordertalk_messaging.settings import Settings as MessagingSettings
     from ordertalk_notifier.bootstrap import build as notifier_build
     from ordertalk_projections.bootstrap import build_app as projections_app

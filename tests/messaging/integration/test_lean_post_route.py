@@ -19,10 +19,10 @@ import pytest
 from fastapi import FastAPI
 from tests.messaging.conftest import SECRET, bearer
 
-from ordertalk_messaging.api.app import create_app
-from ordertalk_messaging.api.lean_post import LeanPost, LeanPostRoute
-from ordertalk_messaging.application import NewOrder
+from ordertalk_messaging.application.services import NewOrder
 from ordertalk_messaging.bootstrap import Components, build
+from ordertalk_messaging.entrypoints.api.app import create_app
+from ordertalk_messaging.entrypoints.api.lean_post import LeanPost, LeanPostRoute
 from ordertalk_messaging.settings import Settings
 
 ADMIN = bearer("admin", "admin-1", "Admin Admin")

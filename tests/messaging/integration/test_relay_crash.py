@@ -13,10 +13,11 @@ from tests.messaging.conftest import read_topic, service_env
 
 from ordertalk_contracts import THREAD_EVENTS, parse_thread_event
 from ordertalk_devstack.processes import ManagedProcess, python_argv
-from ordertalk_messaging.application import Caller, NewOrder, ThreadService
+from ordertalk_messaging.adapters.relay import RELAY_NAME
+from ordertalk_messaging.application.caller import Caller
+from ordertalk_messaging.application.services import NewOrder, ThreadService
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.relay import RELAY_NAME
 from ordertalk_messaging.settings import Settings
 from ordertalk_runtime.kafka import KafkaSettings
 

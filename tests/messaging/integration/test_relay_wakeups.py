@@ -19,7 +19,8 @@ from tests.support.postgres import PostgresParams
 from ordertalk_contracts import MessagePostedV1, parse_thread_event
 from ordertalk_contracts.topics import THREAD_EVENTS
 from ordertalk_devstack.processes import ManagedProcess, python_argv
-from ordertalk_messaging.application import Caller, NewOrder
+from ordertalk_messaging.application.caller import Caller
+from ordertalk_messaging.application.services import NewOrder
 from ordertalk_messaging.bootstrap import build
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.settings import Settings

@@ -19,17 +19,18 @@ from tests.messaging.conftest import postgres_settings
 from tests.messaging.threads import order_thread
 from tests.support.postgres import PostgresParams
 
-from ordertalk_messaging.application import Caller, NewOrder, ThreadService, closing_dispute, posting
+from ordertalk_messaging.adapters.storage.sql import SqlTables
+from ordertalk_messaging.application.caller import Caller
+from ordertalk_messaging.application.idempotency import Answer, InFlight, KeyedChange, KeyGuard, KeyReused
+from ordertalk_messaging.application.ports import Mismatch, Replay
+from ordertalk_messaging.application.services import NewOrder, ThreadService, closing_dispute, posting
+from ordertalk_messaging.application.translation import notification_to_contract
+from ordertalk_messaging.application.writer import Command, WriteOutcome
 from ordertalk_messaging.bootstrap import open_store, tables_for
-from ordertalk_messaging.domain.errors import DisputeConflict, ThreadNotFound
+from ordertalk_messaging.domain.errors import DisputeConflict, DomainError, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.domain.thread import OrderThread, thread_id_for
-from ordertalk_messaging.idempotency import Answer, InFlight, KeyedChange, KeyGuard, KeyRejected
 from ordertalk_messaging.settings import Settings
-from ordertalk_messaging.storage.ports import Mismatch, Replay
-from ordertalk_messaging.storage.sql import SqlTables
-from ordertalk_messaging.translation import notification_to_contract
-from ordertalk_messaging.writer import Command, WriteOutcome
 
 ADMIN = Caller(Participant("admin", "admin-1", "Admin Admin"))
 JANE = Caller(Participant("customer", "customer-1", "Jane Doe"), customer_id="customer-1")
@@ -55,6 +56,11 @@ def service(settings: Settings) -> Iterator[ThreadService]:
     yield svc
     svc.close()
     svc.store.close()
+
+
+def unkept(error: DomainError) -> Answer:
+    """A keyed change's refusal as an answer (these tests keep none)."""
+    raise AssertionError(f"unexpected refusal: {error}")
 
 
 def order(order_id: str = "11") -> NewOrder:
@@ -209,7 +215,7 @@ def test_keyed_post_keeps_its_answer_in_the_events_commit(settings: Settings, se
 
     def keyed(key: str, body: str, answer_of: Callable[[WriteOutcome[object]], Answer]) -> KeyedChange[object]:
         guard = KeyGuard(tables, in_flight, "admin:a", key, "fp")
-        return KeyedChange("31", ADMIN, posting(uuid4(), body, ADMIN, None), answer_of, guard)
+        return KeyedChange("31", ADMIN, posting(uuid4(), body, ADMIN, None), answer_of, guard, refusal=unkept)
 
     answer = service.writer.call(keyed("k1", "hello", render))
     assert answer == Answer(201, '{"position": 2, "v": 2}')
@@ -286,7 +292,12 @@ def test_keys_of_a_batch_are_looked_up_together(service: ThreadService) -> None:
     def keyed(key: str) -> KeyedChange[object]:
         guard = KeyGuard(tables, in_flight, "admin:a", key, "fp")
         return KeyedChange(
-            "51", ADMIN, posting(uuid4(), key, ADMIN, None), lambda o: Answer(201, str(o.position)), guard
+            "51",
+            ADMIN,
+            posting(uuid4(), key, ADMIN, None),
+            lambda o: Answer(201, str(o.position)),
+            guard,
+            refusal=unkept,
         )
 
     single_lookups: list[str] = []
@@ -301,7 +312,7 @@ def test_keys_of_a_batch_are_looked_up_together(service: ThreadService) -> None:
     futures = [service.writer.submit(c) for c in changes]
     assert futures[0].result() == Answer(201, '{"first": true}', replayed=True)
     rejected = futures[1].exception()
-    assert isinstance(rejected, KeyRejected) and rejected.status == 422
+    assert isinstance(rejected, KeyReused)
     answers = [f.result() for f in futures[2:]]
     assert single_lookups == []  # every key was found by the batch's one query
     tables.lookup = lookup  # type: ignore[method-assign]

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from ordertalk_messaging.idempotency import (
+from ordertalk_messaging.adapters.storage.memory import MemoryIdempotencyStore
+from ordertalk_messaging.application.idempotency import (
     Answer,
     InFlight,
     KeyGuard,
+    KeyInFlight,
+    KeyInvalid,
     KeyRejected,
+    KeyReused,
     check_key,
     fingerprint,
     message_id_for,
     run_once,
 )
-from ordertalk_messaging.storage.memory import MemoryIdempotencyStore
 
 
 def test_retry_answers_first_answer_and_runs_once() -> None:
@@ -40,7 +43,7 @@ def test_same_key_other_request_is_refused() -> None:
     run_once(KeyGuard(store, flight, "s", "k", fingerprint("POST", "/x", {"body": "a"})), work)
     with pytest.raises(KeyRejected) as info:
         run_once(KeyGuard(store, flight, "s", "k", fingerprint("POST", "/x", {"body": "b"})), work)
-    assert info.value.status == 422
+    assert isinstance(info.value, KeyReused)
 
 
 def test_failure_stores_nothing() -> None:
@@ -61,17 +64,17 @@ def test_failure_stores_nothing() -> None:
 def test_concurrent_duplicate_is_refused_and_another_writers_answer_wins() -> None:
     store, flight = MemoryIdempotencyStore(), InFlight()
     fp = fingerprint("POST", "/x", {})
-    inner: list[int] = []
+    inner: list[type[KeyRejected]] = []
 
     def work() -> Answer:
         with pytest.raises(KeyRejected) as info:  # the same key again while the first is executing
             run_once(KeyGuard(store, flight, "s", "k", fp), lambda: Answer(200, "{}"))
-        inner.append(info.value.status)
+        inner.append(type(info.value))
         store.record("s", "k", fp, 201, '{"first": true}')  # another process stored its answer meanwhile
         return Answer(201, '{"first": false}')
 
     answer = run_once(KeyGuard(store, flight, "s", "k", fp), work)
-    assert inner == [409]
+    assert inner == [KeyInFlight]
     assert (answer.body, answer.replayed) == ('{"first": true}', True)
 
 
@@ -80,5 +83,5 @@ def test_keys_are_scoped_and_checked() -> None:
     assert message_id_for("admin:a", "k") != message_id_for("customer:b", "k")
     assert check_key("abc-123") == "abc-123"
     for bad in ["", "has space", "x" * 201, "é"]:
-        with pytest.raises(KeyRejected):
+        with pytest.raises(KeyInvalid):
             check_key(bad)

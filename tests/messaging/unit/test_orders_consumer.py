@@ -14,10 +14,10 @@ from tests.messaging.conftest import new_order
 
 from ordertalk_contracts import ORDERS, dump
 from ordertalk_contracts.topics import DEAD_LETTERS
-from ordertalk_messaging.application import NewOrder, ThreadService
+from ordertalk_messaging.application.services import NewOrder, ThreadService
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.thread import thread_id_for
-from ordertalk_messaging.orders_consumer import orders_consumer
+from ordertalk_messaging.entrypoints.orders_consumer import orders_consumer
 from ordertalk_messaging.settings import Settings
 from ordertalk_runtime.kafka import KafkaSettings
 

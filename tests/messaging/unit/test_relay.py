@@ -12,10 +12,10 @@ from eventsourcing.persistence import Notification
 from tests.messaging.threads import ADMIN, order_thread
 
 from ordertalk_contracts import ThreadEvent, parse_thread_event
-from ordertalk_messaging.publishing import Outgoing, RecordingPublisher
-from ordertalk_messaging.relay import RELAY_NAME, NotificationSource, Relay
-from ordertalk_messaging.storage.memory import MemoryPositionStore
-from ordertalk_messaging.translation import to_contract
+from ordertalk_messaging.adapters.publishing import Outgoing, RecordingPublisher
+from ordertalk_messaging.adapters.relay import RELAY_NAME, NotificationSource, Relay
+from ordertalk_messaging.adapters.storage.memory import MemoryPositionStore
+from ordertalk_messaging.application.translation import to_contract
 
 
 class ListLog:

@@ -7,9 +7,9 @@ import asyncio
 from tests.messaging.unit.test_relay import ListLog, relay_for, wait_for
 
 from ordertalk_contracts import parse_thread_event
-from ordertalk_messaging.publishing import RecordingPublisher
-from ordertalk_messaging.relay import RELAY_NAME, NotificationSource, Relay
-from ordertalk_messaging.storage.memory import MemoryPositionStore
+from ordertalk_messaging.adapters.publishing import RecordingPublisher
+from ordertalk_messaging.adapters.relay import RELAY_NAME, NotificationSource, Relay
+from ordertalk_messaging.adapters.storage.memory import MemoryPositionStore
 
 
 def positions_sent(publisher: RecordingPublisher) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from ordertalk_messaging.store_wakeups import SqliteSaveListener, SqliteSaveSignal, sqlite_wake_address
+from ordertalk_messaging.adapters.store_wakeups import SqliteSaveListener, SqliteSaveSignal, sqlite_wake_address
 
 
 def test_the_address_names_the_database_file(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from ordertalk_threadstate.state import apply_event
 from tests.messaging.threads import ADMIN, CUSTOMER, order_thread
 
 from ordertalk_contracts import parse, parse_thread_event
-from ordertalk_messaging.translation import event_id_for, to_contract
+from ordertalk_messaging.application.translation import event_id_for, to_contract
 
 
 def test_every_event_translates_and_folds_to_the_aggregates_state() -> None:

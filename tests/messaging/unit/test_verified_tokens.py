@@ -7,7 +7,7 @@ import time
 import pytest
 from fastapi import Request
 
-from ordertalk_messaging.api.deps import VerifiedTokens
+from ordertalk_messaging.entrypoints.api.deps import VerifiedTokens
 from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec
 from ordertalk_runtime.problems import Problem
 

@@ -7,10 +7,10 @@ from typing import Any, cast
 
 import pytest
 
-from ordertalk_messaging.api.deps import as_problems
-from ordertalk_messaging.application import Caller
+from ordertalk_messaging.application.caller import Caller
+from ordertalk_messaging.application.writer import Change, Overloaded, Writer
 from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.writer import Change, Overloaded, Writer
+from ordertalk_messaging.entrypoints.api.deps import as_problems
 from ordertalk_runtime.problems import Problem
 
 ADMIN = Caller(Participant("admin", "admin-1", "Admin Admin"))

@@ -16,7 +16,7 @@ from aiokafka.protocol.metadata import MetadataRequest
 from ordertalk_contracts import THREAD_EVENTS
 from ordertalk_devstack.processes import ManagedProcess, free_port
 from ordertalk_devstack.servers import start_kafka
-from ordertalk_messaging.publishing import KafkaPublisher, Outgoing
+from ordertalk_messaging.adapters.publishing import KafkaPublisher, Outgoing
 from ordertalk_runtime.kafka import KafkaSettings
 from ordertalk_runtime.topics import KafkaTopicProbe, TopicCheck, TopicMismatch
 

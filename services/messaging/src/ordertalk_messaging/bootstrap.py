@@ -12,20 +12,21 @@ from eventsourcing.persistence import Notification
 
 from ordertalk_contracts import OrderRegisteredV1, ThreadEvent
 from ordertalk_contracts.topics import ALL_TOPICS
-from ordertalk_messaging.application import MessagingStore, ThreadService
-from ordertalk_messaging.orders_consumer import orders_consumer
-from ordertalk_messaging.publishing import KafkaPublisher, Publisher
-from ordertalk_messaging.relay import NotificationSource, Relay
-from ordertalk_messaging.settings import Settings
-from ordertalk_messaging.sqlite_tuning import set_sqlite_synchronous
-from ordertalk_messaging.storage.sql import Dialect, SqlTables
-from ordertalk_messaging.store_wakeups import (
+from ordertalk_messaging.adapters.publishing import KafkaPublisher, Publisher
+from ordertalk_messaging.adapters.relay import NotificationSource, Relay
+from ordertalk_messaging.adapters.storage.sql import Dialect, SqlTables
+from ordertalk_messaging.adapters.storage.sqlite_tuning import set_sqlite_synchronous
+from ordertalk_messaging.adapters.store_wakeups import (
     PostgresInsertListener,
     SqliteSaveListener,
     SqliteSaveSignal,
     sqlite_wake_address,
 )
-from ordertalk_messaging.translation import notification_to_contract
+from ordertalk_messaging.application.services import ThreadService
+from ordertalk_messaging.application.store import MessagingStore
+from ordertalk_messaging.application.translation import notification_to_contract
+from ordertalk_messaging.entrypoints.orders_consumer import orders_consumer
+from ordertalk_messaging.settings import Settings
 from ordertalk_runtime.auth import TokenCodec
 from ordertalk_runtime.consumer import Consumer
 from ordertalk_runtime.topics import TopicCheck

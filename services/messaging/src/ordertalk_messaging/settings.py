@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
         env["DEEPCOPY_FROM_AGGREGATE_CACHE"] = "n"
         if self.event_store == "postgres":
-            from ordertalk_messaging.storage.postgres_recorder import RECORDER_TOPIC as POSTGRES_RECORDER
+            from ordertalk_messaging.adapters.storage.postgres_recorder import RECORDER_TOPIC as POSTGRES_RECORDER
 
             return env | {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -87,7 +87,7 @@ class Settings(BaseSettings):
                 "POSTGRES_LOCK_TIMEOUT": "10",
                 "POSTGRES_CONNECT_TIMEOUT": "10",
             }
-        from ordertalk_messaging.storage.sqlite_recorder import RECORDER_TOPIC  # imports eventsourcing.sqlite
+        from ordertalk_messaging.adapters.storage.sqlite_recorder import RECORDER_TOPIC  # imports eventsourcing.sqlite
 
         return env | {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",

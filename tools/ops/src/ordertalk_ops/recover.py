@@ -7,7 +7,7 @@
    reads everything re-published. A group with live members refuses a commit from outside; those members
    find no committed offset on the new topic and start from the earliest one themselves.
 3. Thread events: the relay re-publishes the whole store by itself when it finds its topic empty after
-   having published (``ordertalk_messaging.relay``); the tool waits until the topic holds at least the
+   having published (``ordertalk_messaging.adapters.relay``); the tool waits until the topic holds at least the
    store's event count. With ``--republish``, or when the messaging service does not answer, the tool
    re-publishes the store itself (``replay``). Copies are harmless: the read sides are version-guarded and
    the notifier's outbox keeps one e-mail per (event, recipient).

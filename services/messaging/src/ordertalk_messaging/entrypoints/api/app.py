@@ -14,11 +14,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ordertalk_contracts.topics import ALL_TOPICS
-from ordertalk_messaging.api.deps import VerifiedTokens, edge_authenticator
-from ordertalk_messaging.api.lean_post import LeanPostRoute
-from ordertalk_messaging.api.routes import post_message, router
+from ordertalk_messaging.application.idempotency import InFlight, KeyLedger
+from ordertalk_messaging.application.keyed_writes import KeyedWrites
 from ordertalk_messaging.bootstrap import Components
-from ordertalk_messaging.idempotency import InFlight
+from ordertalk_messaging.entrypoints.api.deps import VerifiedTokens, edge_authenticator
+from ordertalk_messaging.entrypoints.api.lean_post import LeanPostRoute
+from ordertalk_messaging.entrypoints.api.routes import post_message, router
 from ordertalk_runtime.api_docs import install_api_docs
 from ordertalk_runtime.edge import install_edge
 from ordertalk_runtime.kafka import ensure_topics
@@ -93,8 +94,7 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = components.service
-    app.state.idempotency = components.tables
-    app.state.in_flight = InFlight()
+    app.state.writes = KeyedWrites(components.service, KeyLedger(components.tables, InFlight()))
     app.state.token_codec = components.codec
     app.state.verified_tokens = tokens = VerifiedTokens(components.codec)
     install_problem_handlers(app)

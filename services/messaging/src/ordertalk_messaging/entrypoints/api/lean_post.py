@@ -20,8 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from ordertalk_messaging.api.deps import VerifiedTokens
-from ordertalk_messaging.api.schemas import PostMessageIn
+from ordertalk_messaging.entrypoints.api.deps import VerifiedTokens
+from ordertalk_messaging.entrypoints.api.schemas import PostMessageIn
 from ordertalk_runtime.auth import Principal
 from ordertalk_runtime.problems import Problem
 

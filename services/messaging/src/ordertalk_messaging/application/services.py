@@ -8,78 +8,19 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError, Notification
 from eventsourcing.utils import get_topic
 
+from ordertalk_messaging.application.caller import Caller
+from ordertalk_messaging.application.ports import ThreadLog
+from ordertalk_messaging.application.store import MessagingStore
+from ordertalk_messaging.application.writer import Change, Command, Decide, WriteOutcome, Writer
 from ordertalk_messaging.domain.errors import ThreadNotFound
-from ordertalk_messaging.domain.participant import Participant, ParticipantAsDict
 from ordertalk_messaging.domain.thread import OrderThread, PostedMessage, thread_id_for
-from ordertalk_messaging.storage.ports import ThreadLog
-from ordertalk_messaging.writer import (
-    Change,
-    Command,
-    ConcurrencyExhausted,
-    Decide,
-    Overloaded,
-    WriteOutcome,
-    Writer,
-)
-
-__all__ = [
-    "Caller",
-    "ConcurrencyExhausted",
-    "MessagingStore",
-    "NewOrder",
-    "Overloaded",
-    "ThreadService",
-    "WriteOutcome",
-]
 
 R = TypeVar("R")
 STARTED_TOPIC = get_topic(OrderThread.Started)  # type: ignore[attr-defined]
-
-
-class MessagingStore(Application[UUID]):
-    """The eventsourcing application holding every OrderThread."""
-
-    name = "Messaging"
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        """Also store Participants."""
-        super().register_transcodings(transcoder)
-        transcoder.register(ParticipantAsDict())
-
-    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """``Application.save``, taking OrderThreads' events without typing's runtime-protocol checks.
-
-        The library tells aggregates from events with ``isinstance`` against runtime-checkable
-        Protocols, which Python 3.11 answers by walking the protocols' attributes: two such checks
-        per thread cost more than deciding a post. A thread is known to be an aggregate.
-        """
-        if not all(type(obj) is OrderThread for obj in objs):
-            return super().save(*objs, **kwargs)
-        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
-        for thread in objs:
-            processing_event.events.extend(thread.collect_events())
-            processing_event.aggregates[thread.id] = thread
-        processing_event.saved_kwargs.update(kwargs)
-        recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
-        return recordings
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who asks: the participant, and for a customer the id whose orders they may touch."""
-
-    participant: Participant
-    customer_id: str | None = None
-
-    def may_see(self, thread: OrderThread) -> bool:
-        """Staff see every thread; a customer only their own."""
-        return self.customer_id is None or thread.belongs_to_customer(self.customer_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,12 @@
 """Idempotency keys: a retry with the same key answers the first answer; another request with it is refused.
 
 Which answers a key keeps (as Stripe does, every answer of a request that started executing): a
-success, and a refusal by the thread's rules once the command was decided on its thread — 409 (a
-dispute already open, or none open) and 422 (text the rules refuse). A retry with the key after the
-thread changed still gets that first answer. Not kept, so a retry with the key executes: answers
-given before the command was decided (401, 413, 429, a refused key, 409 while the first request with
-the key is in flight, request validation), 404 (the order may be registered later) and 503 (busy).
+success, and a refusal by the thread's rules once the command was decided on its thread (a dispute
+already open or none open, text the rules refuse). A retry with the key after the thread changed
+still gets that first answer. Not kept, so a retry with the key executes: refusals before the command
+was decided (a refused key, the key's first request still in flight), an unknown order (it may be
+registered later) and a busy writer. How an answer is rendered (its status and body) is the
+entrypoint's: here an ``Answer`` is kept and replayed as it was given.
 """
 
 from __future__ import annotations
@@ -18,30 +19,43 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid5
 
-from ordertalk_messaging.domain.errors import DisputeConflict, InvalidText
-from ordertalk_messaging.storage.ports import IdempotencyStore, KeyUse, Mismatch, Replay
-from ordertalk_messaging.writer import Change, Decide, WriteOutcome
+from ordertalk_messaging.application.ports import IdempotencyStore, KeyUse, Mismatch, Replay
+from ordertalk_messaging.application.writer import Change, Decide, WriteOutcome
+from ordertalk_messaging.domain.errors import DisputeConflict, DomainError, InvalidText
 
 if TYPE_CHECKING:
-    from ordertalk_messaging.application import Caller
+    from ordertalk_messaging.application.caller import Caller
 
 T = TypeVar("T")
 
 MAX_KEY_CHARS = 200
 KEY_NAMESPACE = UUID("0f4d7a52-9b3e-5c18-8e27-6a1d3c9b5f40")
+KEPT_REFUSALS = (DisputeConflict, InvalidText)  # refusals by the thread's rules: a key keeps them as its answer
 
 
 class KeyRejected(Exception):
-    """The key cannot be honoured; ``status`` and ``detail`` say why."""
+    """The key cannot be honoured; ``detail`` says why (the subclass, which refusal it is)."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
-        self.status, self.detail = status, detail
+        self.detail = detail
+
+
+class KeyInvalid(KeyRejected):
+    """The key is not 1–200 printable ASCII characters."""
+
+
+class KeyReused(KeyRejected):
+    """The key was used before with a different request."""
+
+
+class KeyInFlight(KeyRejected):
+    """A request with the key is executing in this process."""
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """An HTTP answer: status and JSON body text; ``replayed`` when it is a stored first answer."""
+    """An answer as the entrypoint rendered it (status and body text); ``replayed`` when it is a stored first answer."""
 
     status: int
     body: str
@@ -49,9 +63,9 @@ class Answer:
 
 
 def check_key(key: str) -> str:
-    """The key if it is usable (1–200 printable ASCII characters), KeyRejected (422) otherwise."""
+    """The key if it is usable (1–200 printable ASCII characters), KeyInvalid otherwise."""
     if not 1 <= len(key) <= MAX_KEY_CHARS or not all(" " < c <= "~" for c in key):
-        raise KeyRejected(422, f"Idempotency-Key must be 1–{MAX_KEY_CHARS} printable ASCII characters without spaces")
+        raise KeyInvalid(f"Idempotency-Key must be 1–{MAX_KEY_CHARS} printable ASCII characters without spaces")
     return key
 
 
@@ -61,25 +75,13 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-def kept_refusal(error: Exception) -> Answer | None:
-    """The problem answer a key keeps for a command its thread refused (None: not kept, a retry executes)."""
-    if isinstance(error, DisputeConflict):
-        status, title = 409, "Conflict"
-    elif isinstance(error, InvalidText):
-        status, title = 422, "Invalid request"
-    else:
-        return None
-    problem = {"type": "about:blank", "title": title, "status": status, "detail": error.detail}
-    return Answer(status, json.dumps(problem, ensure_ascii=False, separators=(",", ":")))
-
-
 def message_id_for(scope: str, key: str) -> UUID:
     """The message id a keyed post gets when the client supplies none (same key, same id)."""
     return uuid5(KEY_NAMESPACE, f"{scope}\n{key}")
 
 
 class InFlight:
-    """Keys whose request is executing in this process (a concurrent duplicate answers 409)."""
+    """Keys whose request is executing in this process (a concurrent duplicate is refused, KeyInFlight)."""
 
     def __init__(self) -> None:
         self._keys: set[tuple[str, str]] = set()
@@ -135,9 +137,9 @@ class KeyGuard:
         if isinstance(found, Replay):
             return Answer(found.status, found.body, replayed=True)
         if isinstance(found, Mismatch):
-            raise KeyRejected(422, "this Idempotency-Key was already used with a different request")
+            raise KeyReused("this Idempotency-Key was already used with a different request")
         if not self.in_flight.enter(self.scope, self.key):
-            raise KeyRejected(409, "a request with this Idempotency-Key is still being processed; retry shortly")
+            raise KeyInFlight("a request with this Idempotency-Key is still being processed; retry shortly")
         self._entered = True
         return None
 
@@ -178,6 +180,26 @@ class KeyGuard:
             self.in_flight.leave(self.scope, self.key)
 
 
+@dataclass(frozen=True, slots=True)
+class KeyedRequest:
+    """A request under an idempotency key: the caller's scope, the key as given and the request's fingerprint."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+class KeyLedger:
+    """The idempotency keys of a process: the durable first answers and the keys executing here."""
+
+    def __init__(self, store: IdempotencyStore, in_flight: InFlight) -> None:
+        self.store, self.in_flight = store, in_flight
+
+    def guard(self, request: KeyedRequest) -> KeyGuard:
+        """The guard of the request's key (KeyInvalid if the key is not usable)."""
+        return KeyGuard(self.store, self.in_flight, request.scope, check_key(request.key), request.fingerprint)
+
+
 def run_once(guard: KeyGuard, work: Callable[[], Answer]) -> Answer:
     """Execute ``work`` once per key; a success is stored and replayed to retries, a failure stores nothing.
 
@@ -194,7 +216,7 @@ def run_once(guard: KeyGuard, work: Callable[[], Answer]) -> Answer:
 
 
 class AnsweredChange(Change[T, Answer]):
-    """A change on one thread answered as HTTP: ``render`` turns its outcome into status and JSON."""
+    """A change on one thread with a rendered answer: ``render`` turns its outcome into an ``Answer``."""
 
     def __init__(
         self, order_id: str, caller: Caller, decide: Decide[T], render: Callable[[WriteOutcome[T]], Answer]
@@ -208,7 +230,10 @@ class AnsweredChange(Change[T, Answer]):
 
 
 class KeyedChange(AnsweredChange[T]):
-    """An AnsweredChange under an Idempotency-Key: its answer is kept in the events' own commit when the store can."""
+    """An AnsweredChange under an Idempotency-Key: its answer is kept in the events' own commit when the store can.
+
+    ``refusal`` renders a refusal by the thread's rules (``KEPT_REFUSALS``) as the answer the key keeps.
+    """
 
     def __init__(
         self,
@@ -217,9 +242,11 @@ class KeyedChange(AnsweredChange[T]):
         decide: Decide[T],
         render: Callable[[WriteOutcome[T]], Answer],
         guard: KeyGuard,
+        *,
+        refusal: Callable[[DomainError], Answer],
     ) -> None:
         super().__init__(order_id, caller, decide, render)
-        self.guard = guard
+        self.guard, self.refusal = guard, refusal
 
     @classmethod
     def prepare(cls, changes: Sequence[Change[Any, Any]]) -> None:
@@ -227,7 +254,7 @@ class KeyedChange(AnsweredChange[T]):
         KeyGuard.look_up_all([c.guard for c in changes if isinstance(c, KeyedChange)])
 
     def begin(self) -> Answer | None:
-        """A stored answer to replay, or None to decide (KeyRejected if the key is refused)."""
+        """A stored answer to replay, or None to decide (a KeyRejected if the key is refused)."""
         return self.guard.begin()
 
     def in_transaction(self, cursor: Any, outcome: WriteOutcome[T]) -> None:
@@ -245,10 +272,9 @@ class KeyedChange(AnsweredChange[T]):
         self.guard.rolled_back()
 
     def refused(self, error: Exception) -> None:
-        """Keep the refusal as the key's answer when it is one a key keeps (``kept_refusal``)."""
-        answer = kept_refusal(error)
-        if answer is not None:
-            self.guard.finish(answer)
+        """Keep the refusal as the key's answer when it is one a key keeps (``KEPT_REFUSALS``)."""
+        if isinstance(error, KEPT_REFUSALS):
+            self.guard.finish(self.refusal(error))
 
     def result(self, outcome: WriteOutcome[T]) -> Answer:
         """The kept answer (or the rendered one, kept now in a commit of its own)."""

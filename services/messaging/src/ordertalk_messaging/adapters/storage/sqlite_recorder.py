@@ -14,7 +14,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import get_topic
 
-from ordertalk_messaging.storage.ports import IN_TRANSACTION, InTransaction
+from ordertalk_messaging.application.ports import IN_TRANSACTION, InTransaction
 
 
 class WritersLock:

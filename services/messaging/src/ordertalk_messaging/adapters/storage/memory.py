@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from ordertalk_messaging.storage.ports import KeyUse, Mismatch, Replay
+from ordertalk_messaging.application.ports import KeyUse, Mismatch, Replay
 
 
 class MemoryIdempotencyStore:

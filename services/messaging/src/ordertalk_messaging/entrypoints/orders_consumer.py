@@ -14,7 +14,7 @@ import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from ordertalk_contracts import ORDERS, ContractError, OrderRegisteredV1, parse
-from ordertalk_messaging.application import NewOrder
+from ordertalk_messaging.application.services import NewOrder
 from ordertalk_runtime.consumer import Consumer, ConsumerConfig, Record
 from ordertalk_runtime.kafka import KafkaSettings
 from ordertalk_runtime.retry import Transient

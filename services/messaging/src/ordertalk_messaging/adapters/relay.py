@@ -15,8 +15,8 @@ import anyio.to_thread
 from eventsourcing.persistence import Notification
 
 from ordertalk_contracts import THREAD_EVENTS, ThreadEvent
-from ordertalk_messaging.publishing import Outgoing, Publisher
-from ordertalk_messaging.storage.ports import PositionStore
+from ordertalk_messaging.adapters.publishing import Outgoing, Publisher
+from ordertalk_messaging.application.ports import PositionStore
 from ordertalk_runtime.metrics import EVENTS_PUBLISHED, RELAY_POSITION
 from ordertalk_runtime.observability import log_handled_batch
 from ordertalk_runtime.topics import TopicMismatch

@@ -1,27 +1,45 @@
-"""The routes of the messaging API (docs/interfaces.md, "Messaging API")."""
+"""The routes of the messaging API (docs/interfaces.md, "Messaging API").
+
+Idempotency keys as HTTP (application.idempotency has which answers a key keeps): a key keeps a
+success and the thread's refusals of the command, 409 (a dispute already open, or none open) and 422
+(text the rules refuse); a refused key is 422 (malformed, or used with another request) or 409 (its
+first request still in flight); 404, 503 and the edge's 401, 413 and 429 are not kept.
+"""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from ordertalk_messaging.api.deps import (
+from ordertalk_messaging.application.idempotency import (
+    MAX_KEY_CHARS,
+    Answer,
+    KeyedRequest,
+    KeyInFlight,
+    KeyRejected,
+    fingerprint,
+)
+from ordertalk_messaging.application.translation import notification_to_contract
+from ordertalk_messaging.application.writer import WriteOutcome
+from ordertalk_messaging.domain.errors import DomainError
+from ordertalk_messaging.domain.thread import PostedMessage
+from ordertalk_messaging.entrypoints.api.deps import (
     CurrentAdmin,
     CurrentPrincipal,
-    applied,
+    as_problems,
     caller_of,
     correlation_id,
-    idempotency_of,
-    in_flight_of,
     in_worker,
+    problem_for,
     scope_of,
     service_of,
+    writes_of,
 )
-from ordertalk_messaging.api.schemas import (
+from ordertalk_messaging.entrypoints.api.schemas import (
     BulkWriteResult,
     DisputeWriteResult,
     EmptyIn,
@@ -33,29 +51,6 @@ from ordertalk_messaging.api.schemas import (
     ReadWriteResult,
     SelectionIn,
 )
-from ordertalk_messaging.application import (
-    WriteOutcome,
-    closing_dispute,
-    marking_read,
-    marking_unread,
-    opening_dispute,
-    posting,
-)
-from ordertalk_messaging.domain.thread import PostedMessage
-from ordertalk_messaging.idempotency import (
-    MAX_KEY_CHARS,
-    Answer,
-    AnsweredChange,
-    KeyedChange,
-    KeyGuard,
-    KeyRejected,
-    check_key,
-    fingerprint,
-    message_id_for,
-    run_once,
-)
-from ordertalk_messaging.translation import notification_to_contract
-from ordertalk_messaging.writer import Decide
 from ordertalk_runtime.auth import Principal
 from ordertalk_runtime.problems import WRITE_PROBLEMS, Problem, problem_responses
 
@@ -91,50 +86,41 @@ def _base(outcome: WriteOutcome[Any]) -> dict[str, Any]:
     }
 
 
-async def _write(request: Request, principal: Principal, payload: Any, work: Callable[[], Answer]) -> Response:
-    """Run a write touching several threads (blocking ``work``) in a worker thread, once per Idempotency-Key."""
-    key = request.headers.get("idempotency-key")
+async def _answered(answer: Awaitable[Answer]) -> Response:
+    """The response of a write: refused commands and keys as problems, a kept answer as it was given."""
     try:
-        if key is None:
-            answer = await in_worker(work)
-        else:
-            guard = _guard(request, principal, key, payload)
-            answer = await in_worker(lambda: run_once(guard, work))
+        with as_problems():
+            given = await answer
     except KeyRejected as exc:
-        raise Problem(exc.status, "Idempotency-Key refused", exc.detail) from None
-    return _response(answer)
+        raise _key_problem(exc) from None
+    return _response(given)
 
 
-async def _write_one(
-    request: Request,
-    principal: Principal,
-    payload: Any,
-    status: int,
-    order_id: str,
-    decide: Decide[T],
-    render: Callable[[WriteOutcome[T]], BaseModel],
-) -> Response:
-    """A command on one thread, through the writer; a keyed one keeps its answer in the events' own commit."""
+def _keyed(request: Request, principal: Principal, payload: Any) -> KeyedRequest | None:
+    """The request's Idempotency-Key, per caller, with the request's fingerprint (None without a key)."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    return KeyedRequest(scope_of(principal), key, fingerprint(request.method, request.scope["path"], payload))
 
+
+def _rendering(status: int, render: Callable[[WriteOutcome[T]], BaseModel]) -> Callable[[WriteOutcome[T]], Answer]:
     def answer_of(outcome: WriteOutcome[T]) -> Answer:
         return Answer(status, render(outcome).model_dump_json())
 
-    key = request.headers.get("idempotency-key")
-    caller = caller_of(principal)
-    try:
-        if key is None:
-            change: AnsweredChange[T] = AnsweredChange(order_id, caller, decide, answer_of)
-        else:
-            change = KeyedChange(order_id, caller, decide, answer_of, _guard(request, principal, key, payload))
-        answer = await applied(service_of(request), change)
-    except KeyRejected as exc:
-        raise Problem(exc.status, "Idempotency-Key refused", exc.detail) from None
-    return _response(answer)
+    return answer_of
 
 
-def _guard(request: Request, principal: Principal, key: str, payload: Any) -> KeyGuard:
-    checked, print_ = check_key(key), fingerprint(request.method, request.scope["path"], payload)
-    return KeyGuard(idempotency_of(request), in_flight_of(request), scope_of(principal), checked, print_)
+def _key_problem(error: KeyRejected) -> Problem:
+    """A refused key: 409 while its first request is in flight, 422 otherwise."""
+    return Problem(409 if isinstance(error, KeyInFlight) else 422, "Idempotency-Key refused", error.detail)
+
+
+def _kept_refusal(error: DomainError) -> Answer:
+    """The problem answer a key keeps for a command its thread refused."""
+    problem = problem_for(error)
+    body = {"type": "about:blank", "title": problem.title, "status": problem.status, "detail": problem.detail}
+    return Answer(problem.status, json.dumps(body, ensure_ascii=False, separators=(",", ":")))
 
 
 def _response(answer: Answer) -> Response:
@@ -143,11 +129,11 @@ def _response(answer: Answer) -> Response:
     return Response(answer.body, status_code=answer.status, media_type=media_type, headers=headers)
 
 
-def _dispute_result(out: WriteOutcome[int]) -> BaseModel:
+def _dispute(out: WriteOutcome[int]) -> BaseModel:
     return DisputeWriteResult(**_base(out), dispute_no=out.value)
 
 
-def _read_result(out: WriteOutcome[int]) -> BaseModel:
+def _read(out: WriteOutcome[int]) -> BaseModel:
     return ReadWriteResult(**_base(out), read_up_to=out.value)
 
 
@@ -166,14 +152,15 @@ async def post_message(
     order_id: OrderId, body: PostMessageIn, request: Request, principal: CurrentPrincipal
 ) -> Response:
     """Post a message to the order's thread (it moves the author's read position to it)."""
-    key = request.headers.get("idempotency-key")
-    message_id = body.message_id or (message_id_for(scope_of(principal), key) if key else uuid.uuid4())
-    decide = posting(message_id, body.body, caller_of(principal), correlation_id(request))
 
     def render(out: WriteOutcome[PostedMessage]) -> BaseModel:
         return MessageWriteResult(**_base(out), message_id=out.value.message_id, seq=out.value.seq)
 
-    return await _write_one(request, principal, _payload(body), 201, order_id, decide, render)
+    keyed, cid = _keyed(request, principal, _payload(body)), correlation_id(request)
+    answer = writes_of(request).post_message(
+        order_id, caller_of(principal), body.message_id, body.body, cid, _rendering(201, render), _kept_refusal, keyed
+    )
+    return await _answered(answer)
 
 
 @router.post(
@@ -187,8 +174,11 @@ async def open_dispute(
     order_id: OrderId, body: OpenDisputeIn, request: Request, principal: CurrentPrincipal
 ) -> Response:
     """Open a dispute with a reason."""
-    decide = opening_dispute(body.reason, caller_of(principal), correlation_id(request))
-    return await _write_one(request, principal, _payload(body), 201, order_id, decide, _dispute_result)
+    keyed, cid, render = _keyed(request, principal, _payload(body)), correlation_id(request), _rendering(201, _dispute)
+    answer = writes_of(request).open_dispute(
+        order_id, caller_of(principal), body.reason, cid, render, _kept_refusal, keyed
+    )
+    return await _answered(answer)
 
 
 @router.post(
@@ -201,8 +191,18 @@ async def close_dispute(
     order_id: OrderId, request: Request, principal: CurrentPrincipal, body: EmptyIn | None = None
 ) -> Response:
     """Close the open dispute."""
-    decide = closing_dispute(caller_of(principal), correlation_id(request))
-    return await _write_one(request, principal, _payload(body), 200, order_id, decide, _dispute_result)
+    keyed, cid, render = _keyed(request, principal, _payload(body)), correlation_id(request), _rendering(200, _dispute)
+    answer = writes_of(request).close_dispute(order_id, caller_of(principal), cid, render, _kept_refusal, keyed)
+    return await _answered(answer)
+
+
+async def _mark(
+    order_id: str, request: Request, principal: Principal, body: EmptyIn | None, *, unread: bool
+) -> Response:
+    keyed, cid, render = _keyed(request, principal, _payload(body)), correlation_id(request), _rendering(200, _read)
+    writes = writes_of(request)
+    answer = writes.mark(order_id, caller_of(principal), cid, render, _kept_refusal, keyed, unread=unread)
+    return await _answered(answer)
 
 
 @router.post("/orders/{order_id}/read", response_model=ReadWriteResult, responses=WRITE, openapi_extra=IDEMPOTENCY_KEY)
@@ -210,8 +210,7 @@ async def mark_read(
     order_id: OrderId, request: Request, principal: CurrentPrincipal, body: EmptyIn | None = None
 ) -> Response:
     """Mark the thread read for the caller's party."""
-    decide = marking_read(caller_of(principal), correlation_id(request))
-    return await _write_one(request, principal, _payload(body), 200, order_id, decide, _read_result)
+    return await _mark(order_id, request, principal, body, unread=False)
 
 
 @router.post(
@@ -221,8 +220,7 @@ async def mark_unread(
     order_id: OrderId, request: Request, principal: CurrentPrincipal, body: EmptyIn | None = None
 ) -> Response:
     """Make the other side's latest message unread again for the caller's party."""
-    decide = marking_unread(caller_of(principal), correlation_id(request))
-    return await _write_one(request, principal, _payload(body), 200, order_id, decide, _read_result)
+    return await _mark(order_id, request, principal, body, unread=True)
 
 
 async def _bulk(request: Request, principal: Principal, body: SelectionIn, unread: bool) -> Response:
@@ -239,7 +237,8 @@ async def _bulk(request: Request, principal: Principal, body: SelectionIn, unrea
         position = max((r.position for r in results), default=service.last_position())
         return BulkWriteResult(results=results, position=position)
 
-    return await _write(request, principal, _payload(body), lambda: Answer(200, run().model_dump_json()))
+    writes, keyed = writes_of(request), _keyed(request, principal, _payload(body))
+    return await _answered(in_worker(lambda: writes.run_once(keyed, lambda: Answer(200, run().model_dump_json()))))
 
 
 @router.post("/threads/read", response_model=BulkWriteResult, responses=WRITE, openapi_extra=IDEMPOTENCY_KEY)

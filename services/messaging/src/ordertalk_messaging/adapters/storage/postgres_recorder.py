@@ -9,7 +9,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import get_topic, retry
 
-from ordertalk_messaging.storage.ports import IN_TRANSACTION, InTransaction
+from ordertalk_messaging.application.ports import IN_TRANSACTION, InTransaction
 
 
 class PostgresMessagingRecorder(PostgresApplicationRecorder):

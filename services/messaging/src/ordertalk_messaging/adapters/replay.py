@@ -10,8 +10,8 @@ import anyio.to_thread
 from eventsourcing.persistence import Notification
 
 from ordertalk_contracts import ThreadEvent
-from ordertalk_messaging.publishing import Outgoing, Publisher
-from ordertalk_messaging.relay import NotificationSource
+from ordertalk_messaging.adapters.publishing import Outgoing, Publisher
+from ordertalk_messaging.adapters.relay import NotificationSource
 
 
 @dataclass(frozen=True, slots=True)

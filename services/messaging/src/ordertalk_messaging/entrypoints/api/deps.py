@@ -10,16 +10,16 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
-from ordertalk_messaging.application import Caller, ConcurrencyExhausted, Overloaded, ThreadService
+from ordertalk_messaging.application.caller import Caller
+from ordertalk_messaging.application.keyed_writes import KeyedWrites
+from ordertalk_messaging.application.services import ThreadService
+from ordertalk_messaging.application.writer import ConcurrencyExhausted, Overloaded
 from ordertalk_messaging.domain.errors import DisputeConflict, DomainError, InvalidText, ThreadNotFound
 from ordertalk_messaging.domain.participant import Participant
-from ordertalk_messaging.idempotency import InFlight
-from ordertalk_messaging.storage.ports import IdempotencyStore
-from ordertalk_messaging.writer import Change
 from ordertalk_runtime.auth import (
     BearerCredentials,
     Principal,
@@ -32,7 +32,6 @@ from ordertalk_runtime.observability import correlation_id_of
 from ordertalk_runtime.problems import Problem
 
 T = TypeVar("T")
-R = TypeVar("R")
 API_WORKERS = 8  # queries and bulk writes (commands on one thread go to the service's writer thread)
 _workers = ThreadPoolExecutor(max_workers=API_WORKERS, thread_name_prefix="messaging-api")
 
@@ -103,16 +102,10 @@ def service_of(request: Request) -> ThreadService:
     return service
 
 
-def idempotency_of(request: Request) -> IdempotencyStore:
-    """The idempotency key store wired at start-up."""
-    store: IdempotencyStore = request.app.state.idempotency
-    return store
-
-
-def in_flight_of(request: Request) -> InFlight:
-    """The keys being executed in this process."""
-    in_flight: InFlight = request.app.state.in_flight
-    return in_flight
+def writes_of(request: Request) -> KeyedWrites:
+    """The API's commands, under idempotency keys, wired at start-up."""
+    writes: KeyedWrites = request.app.state.writes
+    return writes
 
 
 def caller_of(principal: Principal) -> Caller:
@@ -163,9 +156,3 @@ async def in_worker(fn: Callable[[], T]) -> T:
     context = contextvars.copy_context()
     with as_problems():
         return await asyncio.get_running_loop().run_in_executor(_workers, context.run, fn)
-
-
-async def applied(service: ThreadService, change: Change[Any, R]) -> R:
-    """The answer of a command on one thread from the service's writer, domain errors as problems."""
-    with as_problems():
-        return await service.apply(change)

@@ -29,12 +29,13 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, project_aggregate
 from eventsourcing.persistence import IntegrityError
 
+from ordertalk_messaging.application.ports import IN_TRANSACTION
 from ordertalk_messaging.domain.errors import ThreadNotFound
 from ordertalk_messaging.domain.thread import OrderThread, thread_id_for
-from ordertalk_messaging.storage.ports import IN_TRANSACTION
 
 if TYPE_CHECKING:
-    from ordertalk_messaging.application import Caller, MessagingStore
+    from ordertalk_messaging.application.caller import Caller
+    from ordertalk_messaging.application.store import MessagingStore
 
 T = TypeVar("T")
 R = TypeVar("R")

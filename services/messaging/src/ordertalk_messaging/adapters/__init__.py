@@ -1,0 +1,1 @@
+"""What the use cases reach the outside through: the event store and its side tables, Kafka, wake-ups."""
