@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ordertalk_contracts import ThreadEvent, dump, parse_thread_event
 
 Doc = dict[str, Any]
 HELD, REFUTED = "held", "refuted"
+
+
+def parking_writes(events: list[ThreadEvent]) -> list[UpdateOne]:
+    """Upserts keeping events that wait for a missing version: one document per (order id, thread version)."""
+    return [
+        UpdateOne(
+            {"_id": f"{e.order_id}:{e.thread_version}"},
+            {
+                "$set": {
+                    "order_id": e.order_id,
+                    "version": e.thread_version,
+                    "position": e.position,
+                    "event": dump(e).decode(),
+                }
+            },
+            upsert=True,
+        )
+        for e in events
+    ]
 
 
 class MongoHeldEvents:

@@ -13,8 +13,9 @@ from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from ordertalk_contracts import ThreadEvent, dump, parse_thread_event
+from ordertalk_contracts import ThreadEvent, parse_thread_event
 from ordertalk_notifier.ports import BellCounts, ContributionRow, OutboxEntry, Status
+from ordertalk_runtime.held_events import parking_writes
 
 Doc = dict[str, Any]
 THREADS = "notifier_threads"
@@ -122,21 +123,7 @@ class MongoThreadStore:
         """One document per (order id, thread version): parking an event twice stores it once."""
         if not events:
             return
-        ops = [
-            UpdateOne(
-                {"_id": f"{e.order_id}:{e.thread_version}"},
-                {
-                    "$set": {
-                        "order_id": e.order_id,
-                        "version": e.thread_version,
-                        "position": e.position,
-                        "event": dump(e).decode(),
-                    }
-                },
-                upsert=True,
-            )
-            for e in events
-        ]
+        ops = parking_writes(events)
         await self.parked.bulk_write(ops, ordered=False)
 
     async def load_parked(self, order_ids: list[str]) -> list[ThreadEvent]:

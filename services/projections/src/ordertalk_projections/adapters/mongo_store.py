@@ -11,7 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1, ThreadEvent, dump, parse_thread_event
+from ordertalk_contracts import MessagePostedV1, OrderRegisteredV1, ThreadEvent, parse_thread_event
 from ordertalk_projections.domain.documents import (
     ORDER_DEFAULTS,
     message_document,
@@ -32,7 +32,7 @@ from ordertalk_projections.domain.generations import (
     Generation,
 )
 from ordertalk_projections.domain.projector import ThreadProjection
-from ordertalk_runtime.held_events import MongoHeldEvents
+from ordertalk_runtime.held_events import MongoHeldEvents, parking_writes
 
 Doc = dict[str, Any]
 BULK = 5000
@@ -210,21 +210,7 @@ class MongoReadModels:
         """Keep events that wait for a missing version (idempotent)."""
         if not events:
             return
-        ops = [
-            UpdateOne(
-                {"_id": f"{e.order_id}:{e.thread_version}"},
-                {
-                    "$set": {
-                        "order_id": e.order_id,
-                        "version": e.thread_version,
-                        "position": e.position,
-                        "event": dump(e).decode(),
-                    }
-                },
-                upsert=True,
-            )
-            for e in events
-        ]
+        ops = parking_writes(events)
         await self.db[gen.parked].bulk_write(ops, ordered=False)
 
     async def unpark(self, gen: Generation, order_id: str, up_to_version: int) -> None:
