@@ -1,7 +1,7 @@
-"""Reading Kafka without joining a group: a topic from its start to its end, end offsets, a group's commits.
+"""Kafka without joining a group: a topic from its start to its end, end offsets, a group's commits.
 
-The operators' tools use these (dead letters, lag); like the consumer runtime, they are the only places that
-build an aiokafka consumer.
+The operators' tools use these (dead letters, lag, recovery); like the consumer runtime, they are the only
+places that build an aiokafka consumer.
 """
 
 from __future__ import annotations
@@ -50,6 +50,22 @@ async def committed_offsets(
     await member.start()
     try:
         return {tp: await member.committed(tp) for tp in tps}
+    finally:
+        await member.stop()
+
+
+async def commit_offsets(settings: KafkaSettings, group: str, offsets: dict[TopicPartition, int]) -> None:
+    """Commit ``offsets`` for ``group`` from outside it, without joining; a group with live members refuses.
+
+    Raises the broker's ``KafkaError`` when the group refuses the commit (it has members of its own).
+    """
+    if not offsets:
+        return
+    member = _probe(settings, group)
+    await member.start()
+    try:
+        member.assign(list(offsets))
+        await member.commit(offsets)
     finally:
         await member.stop()
 

@@ -26,12 +26,13 @@ from functools import partial
 from typing import Literal
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ordertalk_contracts.topics import ALL_TOPICS, ORDERS, THREAD_EVENTS
 from ordertalk_runtime.kafka import KafkaSettings
+from ordertalk_runtime.offsets import commit_offsets, committed_offsets, end_offsets
 from ordertalk_runtime.topics import KafkaTopicProbe
 
 Action = Literal["ok", "create", "recreate", "refuse"]
@@ -142,33 +143,22 @@ async def _until(condition: Callable[[], object], within: float, what: str) -> N
 
 async def realign_groups(settings: KafkaSettings, pairs: Sequence[tuple[str, str]], say: Callable[[str], None]) -> None:
     """Step 2: commit offset 0 on every partition where a group has no offset, or one beyond the topic's end."""
-    probe = AIOKafkaConsumer(**settings.client_kwargs(), enable_auto_commit=False)
-    await probe.start()
-    try:
-        for group, topic in pairs:
-            tps = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
-            ends = await probe.end_offsets(tps)
-            member = AIOKafkaConsumer(**settings.client_kwargs(), group_id=group, enable_auto_commit=False)
-            await member.start()
-            try:
-                committed = {tp: await member.committed(tp) for tp in tps}
-                stale = [tp for tp in tps if committed[tp] is None or (committed[tp] or 0) > ends[tp]]
-                if not stale:
-                    say(f"group {group} on {topic}: offsets within the topic, kept")
-                    continue
-                member.assign(stale)
-                try:
-                    await member.commit(dict.fromkeys(stale, 0))
-                    say(f"group {group} on {topic}: committed offset 0 on {len(stale)} partition(s)")
-                except KafkaError as exc:
-                    say(
-                        f"group {group} on {topic}: has live members ({type(exc).__name__}); with no offset on the"
-                        " new topic they start from its earliest record"
-                    )
-            finally:
-                await member.stop()
-    finally:
-        await probe.stop()
+    for group, topic in pairs:
+        tps = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+        ends = await end_offsets(settings, tps)
+        committed = await committed_offsets(settings, group, tps)
+        stale = [tp for tp in tps if committed[tp] is None or (committed[tp] or 0) > ends[tp]]
+        if not stale:
+            say(f"group {group} on {topic}: offsets within the topic, kept")
+            continue
+        try:
+            await commit_offsets(settings, group, dict.fromkeys(stale, 0))
+            say(f"group {group} on {topic}: committed offset 0 on {len(stale)} partition(s)")
+        except KafkaError as exc:
+            say(
+                f"group {group} on {topic}: has live members ({type(exc).__name__}); with no offset on the"
+                " new topic they start from its earliest record"
+            )
 
 
 def store_head(messaging_url: str) -> int | None:
