@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import stamina
@@ -22,6 +24,41 @@ RESTART_MAX = 10.0
 RESET_AFTER = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """The policy's wait after failures in a row: ``initial``, doubling, plus up to ``jitter``, at most ``cap``.
+
+    It is stamina's own formula (``wait_initial * 2 ** (n - 1) + uniform(0, wait_jitter)``, capped at
+    ``wait_max``), for loops that wait between tries themselves (the relay's steps) or that store when the next
+    try is due (the notifier's e-mails, with no jitter); ``retrying`` and ``supervise`` hand the same parameters
+    to stamina.
+    """
+
+    initial: float = WAIT_INITIAL
+    cap: float = WAIT_MAX
+    jitter: float = 0.0
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after the ``failures``-th failure in a row (1 for the first; 0 counts as 1)."""
+        jitter = random.uniform(0, self.jitter) if self.jitter else 0.0
+        try:
+            return float(min(self.cap, self.initial * 2.0 ** max(0, failures - 1) + jitter))
+        except OverflowError:
+            return self.cap
+
+    def stamina_kwargs(self) -> dict[str, float]:
+        """The same parameters as stamina's ``wait_*`` arguments."""
+        return {"wait_initial": self.initial, "wait_max": self.cap, "wait_jitter": self.jitter}
+
+
+POLICY = Backoff(WAIT_INITIAL, WAIT_MAX, jitter=WAIT_INITIAL)
+
+
+def restart_backoff(initial: float = RESTART_INITIAL, cap: float = RESTART_MAX) -> Backoff:
+    """The policy's back-off for starting something again: from ``initial`` up to ``cap``, jittered by ``initial``."""
+    return Backoff(initial, cap, jitter=initial)
+
+
 async def retrying(call: Callable[..., Awaitable[T]], *args: object, on: Transient, what: str) -> T:
     """``await call(*args)``, retrying ``on`` errors without end (each logged) with the policy's back-off."""
 
@@ -32,9 +69,7 @@ async def retrying(call: Callable[..., Awaitable[T]], *args: object, on: Transie
             log.warning("%s failed (%s: %s); retrying", what, type(exc).__name__, exc)
             raise
 
-    caller = stamina.AsyncRetryingCaller(
-        attempts=None, timeout=None, wait_initial=WAIT_INITIAL, wait_max=WAIT_MAX, wait_jitter=WAIT_INITIAL
-    )
+    caller = stamina.AsyncRetryingCaller(attempts=None, timeout=None, **POLICY.stamina_kwargs())
     return await caller(on, logged)
 
 
@@ -69,12 +104,7 @@ async def _supervised(
     while not stop.is_set():
         ran_long = False
         async for attempt in stamina.retry_context(
-            on=Exception,
-            attempts=None,
-            timeout=None,
-            wait_initial=initial,
-            wait_max=cap,
-            wait_jitter=initial,
+            on=Exception, attempts=None, timeout=None, **restart_backoff(initial, cap).stamina_kwargs()
         ):
             with attempt:
                 started = time.monotonic()

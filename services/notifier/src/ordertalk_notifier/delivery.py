@@ -19,20 +19,11 @@ from ordertalk_notifier.ports import (
     TransientMailError,
 )
 from ordertalk_runtime.metrics import EMAILS
+from ordertalk_runtime.retry import Backoff
+
+__all__ = ["Backoff", "OutboxSender", "SentMarks"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff between attempts of one e-mail."""
-
-    initial_seconds: float = 1.0
-    max_seconds: float = 60.0
-
-    def delay(self, attempts: int) -> float:
-        """Seconds to wait after the ``attempts``-th failed attempt."""
-        return float(min(self.max_seconds, self.initial_seconds * 2.0 ** max(0, attempts - 1)))
 
 
 @dataclass
@@ -105,7 +96,7 @@ class OutboxSender:
     outbox: Outbox
     mailer: Mailer
     render: Callable[[OutboxEntry], bytes]
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 60.0))  # no jitter: a row stores its due time
     workers: int = 4
     poll_seconds: float = 1.0
     lease_seconds: float = 60.0

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar, TypeVarTuple
 
 import anyio
@@ -19,6 +19,7 @@ from ordertalk_messaging.adapters.publishing import Outgoing, Publisher
 from ordertalk_messaging.application.ports import PositionStore
 from ordertalk_runtime.metrics import EVENTS_PUBLISHED, RELAY_POSITION
 from ordertalk_runtime.observability import log_handled_batch
+from ordertalk_runtime.retry import POLICY
 from ordertalk_runtime.topics import TopicMismatch
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ class Relay:
         self.position = 0 if self.republish_on_start else (recorded or 0)
         self._recorded = recorded
         log.info("relay starts after position %d (recorded %s)", self.position, recorded)
-        backoff = 0.1
+        backoff = replace(POLICY, cap=self.max_backoff)  # the one policy's waits, capped at the relay's own
+        failures = 0
         try:
             while not stop.is_set():
                 try:
@@ -118,14 +120,14 @@ class Relay:
                     await self._pause(stop, self.check_seconds, wake_early=False)
                     continue
                 except Exception as exc:
-                    self.healthy, self._suspect = False, True
-                    log.warning("relay could not publish after %d (%s); retrying in %.1fs", self.position, exc, backoff)
-                    await self._pause(stop, backoff, wake_early=False)
-                    backoff = min(backoff * 2, self.max_backoff)
+                    self.healthy, self._suspect, failures = False, True, failures + 1
+                    wait = backoff.delay(failures)
+                    log.warning("relay could not publish after %d (%s); retrying in %.1fs", self.position, exc, wait)
+                    await self._pause(stop, wait, wake_early=False)
                     continue
                 if self.problem is not None:
                     log.warning("relay resumes publishing after position %d: the topic is right again", self.position)
-                self.healthy, self.problem, backoff = True, None, 0.1
+                self.healthy, self.problem, failures = True, None, 0
                 woken = published < self.batch_size and await self._pause(stop, self.poll_seconds)
                 if woken and self.linger_seconds:
                     await asyncio.sleep(self.linger_seconds)  # let the saves right behind this one join its batch

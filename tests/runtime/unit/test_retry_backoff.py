@@ -1,0 +1,37 @@
+"""The one back-off formula (``ordertalk_runtime.retry.Backoff``): stamina's, capped, with bounded jitter."""
+
+from __future__ import annotations
+
+import pytest
+import stamina
+
+from ordertalk_runtime.retry import Backoff
+
+
+def test_the_wait_doubles_from_the_initial_one_up_to_the_cap() -> None:
+    b = Backoff(1.0, 10.0)
+    assert [b.delay(n) for n in (0, 1, 2, 3, 4, 5, 6)] == [1.0, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+
+
+def test_a_very_long_run_of_failures_waits_the_cap() -> None:
+    assert Backoff(1.0, 10.0).delay(5000) == 10.0
+
+
+def test_jitter_adds_at_most_its_own_amount_and_never_passes_the_cap() -> None:
+    b = Backoff(1.0, 5.0, jitter=0.5)
+    waits = [b.delay(2) for _ in range(200)]
+    assert all(2.0 <= w <= 2.5 for w in waits)
+    assert len(set(waits)) > 1
+    assert all(b.delay(10) == 5.0 for _ in range(20))
+
+
+async def test_the_formula_is_staminas() -> None:
+    """Without jitter, each wait is the one stamina announces after the same attempt."""
+    b = Backoff(0.001, 0.016)
+    announced: list[float] = []
+    async for attempt in stamina.retry_context(on=ValueError, attempts=7, timeout=None, **b.stamina_kwargs()):
+        with attempt:
+            announced.append(attempt.next_wait)
+            if attempt.num < 7:
+                raise ValueError("again")
+    assert announced == pytest.approx([b.delay(n) for n in range(1, 8)])
