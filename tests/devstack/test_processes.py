@@ -7,7 +7,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from tests.support.polling import wait_for
 from tests.support.survivors import identity, survivors
 
 from ordertalk_devstack.__main__ import Stopping
-from ordertalk_devstack.processes import ManagedProcess, python_argv
+from ordertalk_devstack.processes import ManagedProcess, ProcessStat, python_argv, wait_group_end
 from ordertalk_devstack.stack import Stack, StackPorts
 
 # A child that ignores SIGTERM and starts a grandchild (in its process group) that ignores it too.
@@ -113,6 +113,44 @@ def test_a_stop_ends_within_5_seconds_though_nothing_heeds_sigterm(
     took = time.monotonic() - began
     assert took <= 5.0, f"the stop took {took:.1f} s"
     assert not survivors(tracked)
+
+
+def test_a_kill_returns_once_its_whole_group_is_gone(tmp_path: Path, tracked: set[tuple[int, int]]) -> None:
+    proc = stubborn(tmp_path, "killed")
+    assert proc.pid is not None
+    grandchild = int(proc.log_path.read_text().split()[0])
+    tracked.update(found for pid in (proc.pid, grandchild) if (found := identity(pid)) is not None)
+    assert len(tracked) == 2
+    proc.kill()
+    assert not survivors(tracked)
+
+
+def scans(*tables: dict[int, ProcessStat]) -> tuple[list[int], Callable[[], dict[int, ProcessStat]]]:
+    """A stand-in for the /proc scan answering ``tables`` in turn (the last one ever after), and its call count."""
+    calls = [0]
+
+    def scan() -> dict[int, ProcessStat]:
+        calls[0] += 1
+        return tables[min(calls[0], len(tables)) - 1]
+
+    return calls, scan
+
+
+def test_waiting_for_a_group_polls_until_none_of_it_runs() -> None:
+    member, zombie = ProcessStat(11, 1, 0.0, "S", 5, group=10), ProcessStat(10, 1, 0.0, "Z", 4, group=10)
+    other = ProcessStat(21, 1, 0.0, "S", 6, group=20)
+    dying = {10: zombie, 11: member, 21: other}
+    calls, scan = scans(dying, dying, {10: zombie, 21: other})
+    assert wait_group_end(10, time.monotonic() + 30, scan) == []
+    assert calls[0] == 3, "it polled until the last live member had gone (zombies and other groups do not count)"
+
+
+def test_waiting_for_a_group_gives_up_at_the_deadline_and_answers_the_survivors() -> None:
+    stuck = ProcessStat(11, 1, 0.0, "D", 5, group=10)
+    calls, scan = scans({11: stuck})
+    began = time.monotonic()
+    assert wait_group_end(10, began + 0.1, scan) == [stuck]
+    assert time.monotonic() - began >= 0.1 and calls[0] > 1
 
 
 def test_a_second_ctrl_c_kills_at_once(tmp_path: Path, tracked: set[tuple[int, int]]) -> None:

@@ -7,6 +7,10 @@ guardian process (``ordertalk_devstack.guardian``) SIGKILLs every child's whole 
 children's own children included — as soon as its pipe from us closes. The death signal fires when the
 *thread* that forked the child ends, so every child is forked by one thread that lives as long as the
 process (``_Spawner``).
+
+A SIGKILLed process takes a moment to exit, and the children's own children are not ours to reap: after
+SIGKILLing a process group, a stop polls /proc until no live process of that group is left (bounded by
+``GROUP_END_SECONDS``), and logs those that outlive it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import atexit
 import contextlib
 import ctypes
 import functools
+import logging
 import os
 import queue
 import signal
@@ -32,19 +37,24 @@ from typing import Any, TypeVar
 from ordertalk_devstack.free_ports import free_port
 
 __all__ = [
+    "GROUP_END_SECONDS",
     "ManagedProcess",
     "StartError",
     "descendants",
     "free_port",
+    "group_members",
     "port_open",
     "python_argv",
     "run_child",
     "spawn",
     "stop_all",
+    "wait_group_end",
 ]
 
 T = TypeVar("T")
 PR_SET_PDEATHSIG = 1
+GROUP_END_SECONDS = 0.9  # after the SIGKILL of a group, how long a stop waits for its processes to exit
+log = logging.getLogger(__name__)
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -268,20 +278,33 @@ class ManagedProcess:
             self.kill()
         self._finish()
 
-    def kill(self) -> None:
-        """SIGKILL at once to the process and its process group (for crash tests, and stops that overran)."""
+    def kill(self, group_deadline: float | None = None) -> None:
+        """SIGKILL at once to the process and its process group (for crash tests, and stops that overran).
+
+        Returns once the process is reaped and no process of its group is left (or ``group_deadline`` passed).
+        """
         if self.popen is None:
             return
         if self.alive():
             _signal_group(self.popen.pid, signal.SIGKILL)
-        self._finish()
+        self._finish(group_deadline)
 
-    def _finish(self) -> None:
-        """After the process exited: SIGKILL what is left of its group while its id is still ours, then reap."""
+    def _finish(self, group_deadline: float | None = None) -> None:
+        """After the process exited: SIGKILL what is left of its group while its id is still ours, wait, reap.
+
+        The group is waited for before the reaping: while the process is unreaped, its id (the group's) is not
+        reused, so the processes found in the group are the ones we SIGKILLed.
+        """
         if self.popen is None:
             return
         if self.popen.returncode is None:  # exited but not reaped: the group id cannot have been reused
-            _signal_group(self.popen.pid, signal.SIGKILL)
+            group = self.popen.pid
+            _signal_group(group, signal.SIGKILL)
+            until = time.monotonic() + GROUP_END_SECONDS if group_deadline is None else group_deadline
+            left = wait_group_end(group, until)
+            if left:
+                pids = ", ".join(str(stat.pid) for stat in left)
+                log.warning("%s: process group %d still has live processes after SIGKILL: %s", self.name, group, pids)
             self.popen.wait(5)
         if not self._released:
             _guardian.release(self.popen.pid)
@@ -293,12 +316,14 @@ def stop_all(
     seconds: float = 4.0,
     phase_seconds: float = 2.0,
     hurry: Callable[[], bool] = lambda: False,
+    group_seconds: float = GROUP_END_SECONDS,
 ) -> None:
-    """Stop ``phases`` in order, each one's processes in parallel, all of it within ``seconds``.
+    """Stop ``phases`` in order, each one's processes in parallel, all of it within ``seconds + group_seconds``.
 
     Each phase gets SIGTERM and up to ``phase_seconds`` to exit before the next phase gets its SIGTERM;
     whatever still runs ``seconds`` after the start, or once ``hurry()`` holds (a second Ctrl-C), gets
-    SIGKILL with its process group.
+    SIGKILL with its process group. Then every process group gets SIGKILL, and the stop returns once none
+    of them has a live process left, or ``group_seconds`` later (logging the survivors).
     """
     deadline = time.monotonic() + seconds
     everyone = [proc for phase in phases for proc in phase]
@@ -316,11 +341,12 @@ def stop_all(
             time.sleep(0.02)
     while waiting(everyone, deadline):
         time.sleep(0.02)
-    for proc in everyone:  # SIGKILL every straggler first, then reap them
-        if proc.alive() and proc.pid is not None:
-            _signal_group(proc.pid, signal.SIGKILL)
+    for proc in everyone:  # SIGKILL every unreaped process's group first, then wait for them and reap
+        if proc.popen is not None and proc.popen.returncode is None:
+            _signal_group(proc.popen.pid, signal.SIGKILL)
+    group_deadline = time.monotonic() + group_seconds  # one for all: the groups were killed together
     for proc in everyone:
-        proc.kill()
+        proc.kill(group_deadline)
 
 
 def python_argv(*args: str) -> list[str]:
@@ -337,6 +363,7 @@ class ProcessStat:
     cpu_seconds: float  # user + system so far
     state: str = "R"  # Z: ended, not yet reaped
     started: int = 0  # clock ticks after boot: with the pid, names the process (pids are reused)
+    group: int = 0  # process group id
 
 
 def process_table() -> dict[int, ProcessStat]:
@@ -351,8 +378,22 @@ def process_table() -> dict[int, ProcessStat]:
         except OSError:  # it ended meanwhile
             continue
         cpu = (int(fields[11]) + int(fields[12])) / ticks
-        table[int(entry)] = ProcessStat(int(entry), int(fields[1]), cpu, fields[0], int(fields[19]))
+        table[int(entry)] = ProcessStat(int(entry), int(fields[1]), cpu, fields[0], int(fields[19]), int(fields[2]))
     return table
+
+
+def group_members(group: int, table: Mapping[int, ProcessStat]) -> list[ProcessStat]:
+    """The processes of process group ``group`` in ``table`` that still run (a zombie has ended)."""
+    return [stat for stat in table.values() if stat.group == group and stat.state not in "ZX"]
+
+
+def wait_group_end(
+    group: int, deadline: float, scan: Callable[[], Mapping[int, ProcessStat]] = process_table
+) -> list[ProcessStat]:
+    """Poll ``scan()`` until no process of ``group`` runs or ``time.monotonic()`` passes ``deadline``; the rest."""
+    while (left := group_members(group, scan())) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return left
 
 
 def descendants(pid: int, table: Mapping[int, ProcessStat] | None = None) -> list[ProcessStat]:
