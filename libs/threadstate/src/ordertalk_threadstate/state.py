@@ -26,8 +26,6 @@ from ordertalk_contracts import (
 )
 
 EXCERPT_CHARS = 160
-ADMIN = "admin"
-CUSTOMER = "customer"
 
 
 class GapDetected(Exception):

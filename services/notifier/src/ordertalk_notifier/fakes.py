@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime, timedelta
 
 from ordertalk_threadstate import ThreadState, bell_counts
+from ordertalk_threadstate.fields import ADMIN, CUSTOMER
 
 from ordertalk_contracts import ThreadEvent
 from ordertalk_notifier.ports import (
@@ -41,17 +42,17 @@ class InMemoryThreadStore:
     async def contributions(self) -> list[ContributionRow]:
         rows: list[ContributionRow] = []
         for s in self.states.values():
-            admin, customer = s.attention_for("admin"), s.attention_for("customer")
+            admin, customer = s.attention_for(ADMIN), s.attention_for(CUSTOMER)
             customer_id = s.customer.id if s.customer else None
             rows.append((customer_id, admin.unread_messages, admin.unseen_dispute, *customer))
         return rows
 
     async def admin_counts(self) -> BellCounts:
-        return bell_counts(s.attention_for("admin") for s in self.states.values()).model_dump()
+        return bell_counts(s.attention_for(ADMIN) for s in self.states.values()).model_dump()
 
     async def customer_counts(self, customer_id: str) -> BellCounts:
         own = [s for s in self.states.values() if s.customer is not None and s.customer.id == customer_id]
-        return bell_counts(s.attention_for("customer") for s in own).model_dump()
+        return bell_counts(s.attention_for(CUSTOMER) for s in own).model_dump()
 
     async def replace_all(self, states: list[ThreadState]) -> int:
         removed = len(set(self.states) - {s.order_id for s in states})

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ordertalk_threadstate import Attention, ThreadState
 from ordertalk_threadstate import BellCounts as Figures
+from ordertalk_threadstate.fields import ADMIN, CUSTOMER
 
 from ordertalk_notifier.ports import BellCounts, ContributionRow
 
@@ -28,8 +29,8 @@ class Contribution:
             return cls()
         return cls(
             customer_id=state.customer.id if state.customer else None,
-            admin=state.attention_for("admin"),
-            customer=state.attention_for("customer"),
+            admin=state.attention_for(ADMIN),
+            customer=state.attention_for(CUSTOMER),
         )
 
     @classmethod

@@ -9,7 +9,9 @@ from typing import Any
 
 from ordertalk_threadstate import BellCounts as Figures
 from ordertalk_threadstate import ThreadState
+from ordertalk_threadstate.fields import ADMIN, CUSTOMER, PARTIES, news_field, unread_field, unseen_dispute_field
 from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -19,9 +21,11 @@ from ordertalk_runtime.held_events import parking_writes
 
 Doc = dict[str, Any]
 THREADS = "notifier_threads"
-AUDIENCE_PARTIES = ("admin", "customer")
 OUTBOX = "notifier_outbox"
 PARKED = "notifier_parked"
+# The per-party fields the thread documents had before they took the read sides' shared names (``unread_admin``
+# is now ``unread_field(ADMIN)``): only to rewrite the documents that still have them.
+FORMER_FIELDS = tuple(f"{figure}_{party}" for figure in ("unread", "unseen_dispute", "news") for party in PARTIES)
 
 
 def connect(url: str) -> AsyncMongoClient[Doc]:
@@ -30,26 +34,51 @@ def connect(url: str) -> AsyncMongoClient[Doc]:
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    """Indexes the bell counts and the outbox queries use."""
+    """Indexes the bell counts and the outbox queries use (thread documents of an older notifier upgraded first)."""
     threads = db[THREADS]
-    await threads.create_index([("unread_admin", ASCENDING)])
-    await threads.create_index([("news_admin", ASCENDING)])
-    await threads.create_index([("unseen_dispute_admin", ASCENDING)])
-    await threads.create_index([("customer_id", ASCENDING), ("news_customer", ASCENDING)])
+    await upgrade_thread_fields(threads)
+    await threads.create_index([(unread_field(ADMIN), ASCENDING)])
+    await threads.create_index([(news_field(ADMIN), ASCENDING)])
+    await threads.create_index([(unseen_dispute_field(ADMIN), ASCENDING)])
+    await threads.create_index([("customer_id", ASCENDING), (news_field(CUSTOMER), ASCENDING)])
     outbox = db[OUTBOX]
     await outbox.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await outbox.create_index([("claim", ASCENDING)])
     await db[PARKED].create_index([("order_id", ASCENDING), ("version", ASCENDING)])
 
 
+async def upgrade_thread_fields(threads: AsyncCollection[Doc]) -> int:
+    """Rewrite each thread document still holding ``FORMER_FIELDS`` from its stored state; drop their indexes.
+
+    Each such document is replaced by the one ``save_many`` writes for its state, if its version is still the
+    one read (a newer one written meanwhile has the new fields; one left over is rewritten at the next start).
+    Answers how many documents were rewritten.
+    """
+    async for index in await threads.list_indexes():
+        if any(key in FORMER_FIELDS for key in index["key"]):
+            await threads.drop_index(index["name"])
+    rewritten = 0
+    batch: list[ReplaceOne[Doc]] = []
+    former = {"$or": [{name: {"$exists": True}} for name in FORMER_FIELDS]}
+    async for doc in threads.find(former, {"state": 1, "version": 1}):
+        state = ThreadState.model_validate(doc["state"])
+        batch.append(ReplaceOne({"_id": doc["_id"], "version": doc["version"]}, _thread_doc(state)))
+        if len(batch) == 1000:
+            rewritten += (await threads.bulk_write(batch, ordered=False)).modified_count
+            batch = []
+    if batch:
+        rewritten += (await threads.bulk_write(batch, ordered=False)).modified_count
+    return rewritten
+
+
 def _thread_doc(state: ThreadState) -> Doc:
     doc: Doc = {"version": state.version, "customer_id": state.customer.id if state.customer else None}
-    for party in AUDIENCE_PARTIES:
+    for party in PARTIES:
         attention = state.attention_for(party)
         doc |= {
-            f"unread_{party}": attention.unread_messages,
-            f"unseen_dispute_{party}": attention.unseen_dispute,
-            f"news_{party}": attention.has_news,
+            unread_field(party): attention.unread_messages,
+            unseen_dispute_field(party): attention.unseen_dispute,
+            news_field(party): attention.has_news,
         }
     return doc | {"dispute_open": state.open_dispute is not None, "state": state.model_dump(mode="json")}
 
@@ -80,30 +109,30 @@ class MongoThreadStore:
             _raise_unless_duplicates(exc)  # a duplicate: a state of the same or a later version is stored already
 
     async def contributions(self) -> list[ContributionRow]:
-        fields = {f"{figure}_{party}": 1 for figure in ("unread", "unseen_dispute") for party in AUDIENCE_PARTIES}
+        fields = {name(party): 1 for name in (unread_field, unseen_dispute_field) for party in PARTIES}
         return [
             (
                 d.get("customer_id"),
-                int(d.get("unread_admin", 0)),
-                bool(d.get("unseen_dispute_admin", False)),  # a document from before the field: nothing unseen
-                int(d.get("unread_customer", 0)),
-                bool(d.get("unseen_dispute_customer", False)),
+                int(d.get(unread_field(ADMIN), 0)),
+                bool(d.get(unseen_dispute_field(ADMIN), False)),
+                int(d.get(unread_field(CUSTOMER), 0)),
+                bool(d.get(unseen_dispute_field(CUSTOMER), False)),
             )
             async for d in self.coll.find({}, fields | {"customer_id": 1})
         ]
 
     async def admin_counts(self) -> BellCounts:
-        return await self._counts({}, "admin")
+        return await self._counts({}, ADMIN)
 
     async def customer_counts(self, customer_id: str) -> BellCounts:
-        return await self._counts({"customer_id": customer_id}, "customer")
+        return await self._counts({"customer_id": customer_id}, CUSTOMER)
 
     async def _counts(self, scope: Doc, party: str) -> BellCounts:
         """The party's bell over the threads in ``scope``: the fold's figures, each counted on its own field."""
         news, messages, disputes = await asyncio.gather(
-            self.coll.count_documents(scope | {f"news_{party}": True}),
-            self.coll.count_documents(scope | {f"unread_{party}": {"$gt": 0}}),
-            self.coll.count_documents(scope | {f"unseen_dispute_{party}": True}),
+            self.coll.count_documents(scope | {news_field(party): True}),
+            self.coll.count_documents(scope | {unread_field(party): {"$gt": 0}}),
+            self.coll.count_documents(scope | {unseen_dispute_field(party): True}),
         )
         figures = Figures(threads_with_news=news, threads_with_unread_messages=messages, unseen_disputes=disputes)
         return figures.model_dump()

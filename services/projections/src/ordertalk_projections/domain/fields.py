@@ -1,4 +1,4 @@
-"""The read side's parties and per-party field names, defined once.
+"""The read side's parties and per-party field names: the shared ones of ``ordertalk_threadstate.fields``.
 
 The threads documents store one figure of the fold per party (``<figure>_for_<party>``); the list filters,
 the bell, the indexes and the API rows name them through these functions, never by spelling them again.
@@ -6,21 +6,6 @@ the bell, the indexes and the API rows name them through these functions, never 
 
 from __future__ import annotations
 
-ADMIN = "admin"
-CUSTOMER = "customer"
-PARTIES = (ADMIN, CUSTOMER)
+from ordertalk_threadstate.fields import ADMIN, CUSTOMER, PARTIES, news_field, unread_field, unseen_dispute_field
 
-
-def unread_field(party: str) -> str:
-    """The unread-message count of ``party`` (threads and orders documents, API rows)."""
-    return f"unread_for_{party}"
-
-
-def unseen_dispute_field(party: str) -> str:
-    """Whether ``party`` has not seen the open dispute (threads documents)."""
-    return f"unseen_dispute_for_{party}"
-
-
-def news_field(party: str) -> str:
-    """Whether the thread has news for ``party``: unread messages or an unseen dispute (threads documents)."""
-    return f"news_for_{party}"
+__all__ = ["ADMIN", "CUSTOMER", "PARTIES", "news_field", "unread_field", "unseen_dispute_field"]
