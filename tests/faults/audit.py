@@ -172,17 +172,32 @@ def bell_problems(where: str, got: Mapping[str, Any], want: BellCounts) -> list[
     return [f"{where}: {k} is {got.get(k)!r}, the store says {v!r}" for k, v in expected.items() if got.get(k) != v]
 
 
-def mail_problems(expected: frozenset[MailKey], received: Counter[MailKey]) -> list[str]:
-    """E-mails per (event, recipient): each expected one received exactly once, nothing else."""
+def mail_problems(
+    expected: frozenset[MailKey], received: Mapping[MailKey, Sequence[str]], resends_allowed: int = 0
+) -> list[str]:
+    """E-mails per (event, recipient), each received as the Message-IDs of its copies: every expected one received
+    once, nothing else. A notifier killed between the server's acceptance and the mark resends what it had not
+    marked, as the same e-mail (the same Message-ID): up to ``resends_allowed`` such copies are its bound."""
     lost = sorted(expected - set(received))
-    doubled = sorted(key for key, n in received.items() if n > 1)
+    doubled = sorted(key for key, ids in received.items() if len(ids) > 1)
     unexpected = sorted(set(received) - expected)
     problems = []
     if lost:
         problems.append(f"{len(lost)} e-mails lost of {len(expected)}, e.g. {lost[:3]}")
-    if doubled:
-        extra = sum(received[key] - 1 for key in doubled)
-        problems.append(f"{len(doubled)} e-mails received more than once ({extra} extra), e.g. {doubled[:3]}")
+    distinct = [key for key in doubled if len(set(received[key])) > 1]
+    if distinct:
+        problems.append(f"{len(distinct)} e-mails sent as different messages (Message-IDs), e.g. {distinct[:3]}")
+    extra = sum(len(received[key]) - 1 for key in doubled)
+    if doubled and extra > resends_allowed:
+        problems.append(
+            f"{len(doubled)} e-mails received more than once ({extra} extra, {resends_allowed} allowed),"
+            f" e.g. {doubled[:3]}"
+        )
     if unexpected:
         problems.append(f"{len(unexpected)} e-mails nobody should have had, e.g. {unexpected[:3]}")
     return problems
+
+
+def resent(received: Mapping[MailKey, Sequence[str]]) -> int:
+    """Copies received beyond the first of each e-mail."""
+    return sum(len(ids) - 1 for ids in received.values())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -38,18 +37,18 @@ def principal_of(customer: Customer) -> Principal:
     return Principal("customer", customer.id, customer.name, str(customer.email))
 
 
-def mail_counts(maildir: Path) -> Counter[MailKey]:
-    """E-mails the catcher holds, counted per (X-Ordertalk-Event-Id, envelope recipient)."""
-    counts: Counter[MailKey] = Counter()
+def mail_copies(maildir: Path) -> dict[MailKey, list[str]]:
+    """E-mails the catcher holds per (X-Ordertalk-Event-Id, envelope recipient): the Message-ID of each copy."""
+    copies: dict[MailKey, list[str]] = {}
     if not maildir.exists():
-        return counts
+        return copies
     parser = BytesHeaderParser()
     for path in maildir.glob("*.eml"):
         head = parser.parsebytes(path.read_bytes())
         event_id = str(head.get("X-Ordertalk-Event-Id", ""))
         for to in str(head.get("X-Envelope-To", "")).split(","):
-            counts[(event_id, to.strip().lower())] += 1
-    return counts
+            copies.setdefault((event_id, to.strip().lower()), []).append(str(head.get("Message-ID", "")))
+    return copies
 
 
 @dataclass
@@ -60,6 +59,7 @@ class Observer:
     customers: list[Customer]
     orders: set[str] = field(default_factory=set)  # every order announced: each must have a thread in the store
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
+    resends_allowed: int = 0  # e-mails a killed notifier may send again (the same Message-ID): see kill_notifier
 
     def __post_init__(self) -> None:
         self.codec = TokenCodec(AuthSettings(jwt_secret=self.stack.env["AUTH_JWT_SECRET"]))
@@ -144,7 +144,7 @@ class Observer:
 
     def mail_problems(self, folded: Folded) -> list[str]:
         """E-mails on the catcher against the policy's over the fold, once nothing is pending in the outbox."""
-        problems = mail_problems(folded.expected_mails, mail_counts(self.stack.var / "mail"))
+        problems = mail_problems(folded.expected_mails, mail_copies(self.stack.var / "mail"), self.resends_allowed)
         pending = self.pending_mails()
         return [*problems, f"{pending} e-mails still pending in the outbox"] if pending else problems
 

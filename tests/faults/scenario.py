@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.faults.audit import check_acks
+from tests.faults.audit import check_acks, resent
 from tests.faults.conftest import Scene
 from tests.faults.load import Load, LoadStats
+from tests.faults.observe import mail_copies
 
 ACKS_BEFORE = 30  # acknowledged writes before the fault
 ACKS_AFTER = 30  # and after it: the system takes writes again
@@ -24,6 +25,7 @@ class Outcome:
     stats: LoadStats
     events: int
     mails: int
+    resent: int  # copies of e-mails sent again after a kill (the same Message-ID)
     quiet_after: float  # seconds from the load's end until the audit found nothing wrong
 
     def line(self) -> str:
@@ -33,7 +35,8 @@ class Outcome:
         return (
             f"{s.acks} writes acknowledged ({s.retries} retries, {s.replayed} replayed, {s.refused} refused,"
             f" {s.gave_up} given up), {s.reads} reads (failed: {failed}); {self.events} events stored,"
-            f" {self.mails} e-mails expected and received once each; quiet {self.quiet_after:.1f} s after the load"
+            f" {self.mails} e-mails expected and received ({self.resent} sent again, the same Message-ID);"
+            f" quiet {self.quiet_after:.1f} s after the load"
         )
 
 
@@ -66,6 +69,7 @@ def run_scenario(scene: Scene, fault: Fault) -> Outcome:
         more = f"\n... and {len(problems) - 40} more" if len(problems) > 40 else ""
         pytest.fail(f"{len(problems)} problems {QUIET_SECONDS:.0f} s after the load:\n{shown}{more}", pytrace=False)
     folded = scene.observer.fold()
-    outcome = Outcome(stats, len(folded.events), len(folded.expected_mails), quiet_after)
+    again = resent(mail_copies(scene.observer.stack.var / "mail"))
+    outcome = Outcome(stats, len(folded.events), len(folded.expected_mails), again, quiet_after)
     print(outcome.line())
     return outcome

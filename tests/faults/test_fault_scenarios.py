@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from ordertalk_notifier.settings import Settings, SmtpSettings
 from tests.faults.conftest import Scene
 from tests.faults.load import Load
 from tests.faults.scenario import Fault, run_scenario
@@ -47,6 +48,12 @@ def test_sigkill_of_the_projections_worker_during_load(scene: Scene) -> None:
 
 
 def test_sigkill_of_the_notifier_during_load(scene: Scene) -> None:
+    # What the server accepted and the killed notifier had not yet marked sent goes out again, as the same e-mail
+    # (the same Message-ID): at most NOTIFIER_MAX_UNMARKED per SMTP connection. Nothing else may come twice.
+    env = scene.observer.stack.env
+    connections = int(env.get("SMTP_CONNECTIONS", SmtpSettings.model_fields["connections"].default))
+    unmarked = int(env.get("NOTIFIER_MAX_UNMARKED", Settings.model_fields["notifier_max_unmarked"].default))
+    scene.observer.resends_allowed = connections * unmarked
     run_scenario(scene, kill_and_restart("notifier", 20))
 
 
