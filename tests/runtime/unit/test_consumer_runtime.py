@@ -94,3 +94,34 @@ async def test_poison_and_a_failing_event_go_to_dead_letters_and_the_rest_is_han
     assert any(body == b"not json" for body, _ in letters), reasons
     assert consumer.dead_lettered == 2
     assert consumer.handled == 4
+
+
+class Polls:
+    """An aiokafka consumer's ``getmany`` answering the polls given, and recording the calls."""
+
+    def __init__(self, *answers: dict[str, list[str]]) -> None:
+        self.answers = list(answers)
+        self.calls: list[tuple[int, int | None]] = []
+
+    async def getmany(self, *, timeout_ms: int, max_records: int | None) -> dict[str, list[str]]:
+        """The next answer."""
+        self.calls.append((timeout_ms, max_records))
+        return self.answers.pop(0)
+
+
+def test_the_subscriber_hands_over_each_poll_and_never_sleeps_after_an_empty_one(monkeypatch: Any) -> None:
+    async def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"the subscriber slept {seconds}s after a poll")
+
+    monkeypatch.setattr("faststream.kafka.subscriber.usecase.anyio.sleep", no_sleep)
+    consumer = Consumer(ConsumerConfig("c", "g", ("t",), max_records=7), KafkaSettings(), RecordingHandler(), ())
+    broker = KafkaBroker("localhost:9092")
+    consumer.attach(broker)
+    [subscriber] = broker.subscribers
+    polls = Polls({}, {"p0": ["a", "b"], "p1": ["c"]})
+
+    async def two_polls() -> list[tuple[Any, ...]]:
+        return [await subscriber.get_msg(polls), await subscriber.get_msg(polls)]  # type: ignore[attr-defined]
+
+    assert asyncio.run(two_polls()) == [(), ("a", "b", "c")]
+    assert polls.calls == [(500, 7), (500, 7)]

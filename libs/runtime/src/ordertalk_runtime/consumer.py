@@ -29,6 +29,7 @@ from aiokafka.structs import OffsetAndMetadata
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from ordertalk_contracts import ContractError, IntegrationEvent
 from ordertalk_runtime.broker import broker_for, group_kwargs
@@ -77,7 +78,7 @@ class ConsumerConfig:
     topics: tuple[str, ...]
     max_records: int = 500
     fetch_max_wait_ms: int = 10
-    poll_timeout_ms: int = 20  # FastStream sleeps this long again after an empty poll: it is latency
+    poll_timeout_ms: int = 500  # the longest one poll waits; records are handed over as soon as they arrive
     pipeline_depth: int = 64
     stall_seconds: float = 30.0
     check_seconds: float = 2.0
@@ -166,6 +167,7 @@ class Consumer(Generic[E, S]):
             description=f"Consumer group {cfg.group_id}: batches, committed after the handler's writes.",
             **group_kwargs(self.kafka, cfg.name),
         )
+        subscriber.__class__ = PromptBatchSubscriber  # same slots: only how a batch is fetched changes
 
         @subscriber  # type: ignore[untyped-decorator]
         async def on_batch(message: KafkaMessage) -> None:
@@ -254,6 +256,9 @@ class Consumer(Generic[E, S]):
 
     async def _put(self, item: _Staged[E, S]) -> None:
         assert self._failure is not None
+        if not self._queue.full():  # the common case: no task, no turn of the loop before the next poll
+            self._queue.put_nowait(item)
+            return
         put = asyncio.ensure_future(self._queue.put(item))
         await asyncio.wait([put, self._failure], return_when=asyncio.FIRST_COMPLETED)
         if not put.done():
@@ -371,10 +376,15 @@ class Consumer(Generic[E, S]):
                     raise RestartConsumer(f"topic {topic} has {count} partitions, not {partitions[topic]}")
             if not assigned:
                 continue
-            try:
-                ends = await consumer.end_offsets(list(assigned))
-            except KafkaError as exc:
-                raise RestartConsumer(f"end offsets: {type(exc).__name__}: {exc}") from exc
+            # The ends the fetches brought back (no request); asked of the broker only for partitions not fetched
+            # yet: a ListOffsets request shares the fetches' connection, and every few seconds it showed in p99.
+            ends = {tp: end for tp in assigned if (end := consumer.highwater(tp)) is not None}
+            unknown = [tp for tp in assigned if tp not in ends]
+            if unknown:
+                try:
+                    ends |= await consumer.end_offsets(unknown)
+                except KafkaError as exc:
+                    raise RestartConsumer(f"end offsets: {type(exc).__name__}: {exc}") from exc
             now = time.monotonic()
             for tp in list(self.health.ends):
                 if tp not in assigned:
@@ -388,6 +398,24 @@ class Consumer(Generic[E, S]):
                 CONSUMER_LAG.labels(self.config.name, tp.topic, str(tp.partition)).set(
                     max(end - self.health.committed[tp], 0)
                 )
+
+
+class PromptBatchSubscriber(BatchSubscriber):
+    """FastStream's batch subscriber without its sleep after an empty poll.
+
+    FastStream 0.7's ``BatchSubscriber.get_msg`` sleeps a whole ``batch_timeout_ms`` again after a poll that found
+    nothing, so a record that arrives meanwhile waits up to that long (at 200 events/s with a 10 ms timeout, bell
+    alerts p50 9.4 ms and p99 23.7 ms against 6.6 and 13.3 ms for a plain aiokafka loop). aiokafka's ``getmany``
+    already waits up to the timeout and returns as soon as records arrive, so the sleep is dropped: the timeout only
+    bounds one poll, it is not latency.
+    """
+
+    __slots__ = ()
+
+    async def get_msg(self, consumer: AIOKafkaConsumer) -> tuple[Record, ...]:
+        """The records of one poll (empty when none arrived within ``batch_timeout_ms``)."""
+        found = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
+        return tuple(record for records in found.values() for record in records)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

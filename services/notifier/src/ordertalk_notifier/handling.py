@@ -161,6 +161,15 @@ class EventHandler:
             raise
         return prepared.outcome
 
+    def _needs_reads(self, events: Sequence[ThreadEvent], order_ids: set[str]) -> bool:
+        """Whether preparing these events reads the database or the event store (else all is in memory)."""
+        if self._parked_ids is None or order_ids & self._parked_ids:
+            return True
+        if any(oid not in self._unsaved and oid not in self._states for oid in order_ids):
+            return True
+        top = max((e.position for e in events), default=0)
+        return self.voucher is not None and top > self.voucher.head
+
     async def _vouched(self, events: Sequence[ThreadEvent]) -> list[ThreadEvent]:
         """The events the store vouches for; those beyond its head are held back (re-checked later)."""
         if self.voucher is None or not events:
@@ -184,10 +193,16 @@ class EventHandler:
         now = self.clock()
         await self._refresh_tally()
         order_ids = {event.order_id for event in events}
-        # The store's head (when the batch goes beyond the known one) is asked while the states are read.
-        vouched, known, parked = await asyncio.gather(
-            self._vouched(events), self._states_of(order_ids), self._parked_of(order_ids)
-        )
+        if self._needs_reads(events, order_ids):  # the store's head is asked while the states are read
+            vouched, known, parked = await asyncio.gather(
+                self._vouched(events), self._states_of(order_ids), self._parked_of(order_ids)
+            )
+        else:  # all in memory: awaited in place, with no task and no turn of the loop before the alerts go out
+            vouched, known, parked = (
+                await self._vouched(events),
+                await self._states_of(order_ids),
+                await self._parked_of(order_ids),
+            )
         by_thread: dict[str, list[ThreadEvent]] = {}
         for event in vouched:
             by_thread.setdefault(event.order_id, []).append(event)

@@ -95,9 +95,5 @@ class OrderRegistrations:
 
 def orders_consumer(kafka: KafkaSettings, group_id: str, register: RegisterOrder) -> Consumer[OrderRegisteredV1, int]:
     """The consumer group on ORDERS that starts a thread for each registered order."""
-    # A poll waits at most 50 ms (FastStream sleeps as long again after an empty one): a new order's thread exists
-    # within ~0.1 s on a quiet topic (the runtime's default of 200 ms would make it up to ~0.4 s).
-    config = ConsumerConfig(
-        name=CONSUMER, group_id=group_id, topics=(ORDERS,), max_records=200, fetch_max_wait_ms=50, poll_timeout_ms=50
-    )
+    config = ConsumerConfig(name=CONSUMER, group_id=group_id, topics=(ORDERS,), max_records=200, fetch_max_wait_ms=50)
     return Consumer(config, kafka, OrderRegistrations(register), TRANSIENT)

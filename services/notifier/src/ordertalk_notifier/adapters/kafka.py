@@ -15,10 +15,6 @@ from ordertalk_runtime.retry import Transient
 
 CONSUMER = "notifier"
 TRANSIENT: Transient = (PyMongoError, OSError)
-# How long one poll waits for records. FastStream's batch subscriber sleeps as long again after a poll that found
-# nothing, so on a quiet topic an event waits up to twice this before its alert goes out (the runtime's default of
-# 200 ms made that a p50 of ~120 ms at 3 events/s, against ~12 ms before); 10 ms costs ~50 empty polls a second.
-POLL_TIMEOUT_MS = 10
 
 
 class ThreadEventHandler:
@@ -63,7 +59,6 @@ def thread_event_consumer(
         topics=(THREAD_EVENTS,),
         max_records=500,
         fetch_max_wait_ms=fetch_max_wait_ms,
-        poll_timeout_ms=POLL_TIMEOUT_MS,
         stall_seconds=stall_seconds,
     )
     return Consumer(config, kafka, ThreadEventHandler(events), TRANSIENT)

@@ -28,9 +28,6 @@ from ordertalk_runtime.retry import Transient
 log = logging.getLogger(__name__)
 # Errors retried without end by the runtime (nothing is skipped): the store's own are given by the wiring.
 TRANSIENT: Transient = (OSError,)
-# FastStream's batch subscriber sleeps this long again after a poll that found nothing: kept short, so that an
-# event arriving after a quiet moment waits at most this (plus the fetch wait) before it is applied.
-POLL_TIMEOUT_MS = 20
 REDRIVE_EVERY = 0.2  # seconds between passes over deferred threads while no batch comes
 
 
@@ -156,6 +153,5 @@ def projection_consumer(settings: Settings, worker: ProjectionWorker) -> Consume
         max_records=settings.projections_batch,
         fetch_max_wait_ms=settings.projections_fetch_max_wait_ms,
         stall_seconds=settings.projections_stall_seconds,
-        poll_timeout_ms=POLL_TIMEOUT_MS,
     )
     return Consumer(config, settings.kafka, worker, worker.transient)
