@@ -7,7 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from ordertalk_runtime.gc_tuning import DEFAULT_GC_THRESHOLDS, BadThresholds, parse_thresholds, tune_gc
+from ordertalk_runtime.gc_tuning import (
+    DEFAULT_GC_THRESHOLDS,
+    BadThresholds,
+    freeze_startup_objects,
+    parse_thresholds,
+    tune_gc,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +39,16 @@ def test_anything_but_three_non_negative_integers_is_refused(text: str) -> None:
         parse_thresholds(text)
     with pytest.raises(BadThresholds):
         tune_gc({"GC_THRESHOLDS": text})
+
+
+def test_freezing_puts_the_objects_alive_at_start_up_out_of_the_collectors_reach() -> None:
+    alive_at_start = [[n] for n in range(1000)]  # lists: objects the collector tracks
+    try:
+        frozen = freeze_startup_objects()
+        assert frozen >= len(alive_at_start) and gc.get_freeze_count() == frozen
+        walked = {id(o) for o in gc.get_objects()}  # what a full collection walks now
+        assert not walked & {id(o) for o in alive_at_start}
+        made_later = [-1]
+        assert id(made_later) in {id(o) for o in gc.get_objects()}
+    finally:
+        gc.unfreeze()

@@ -35,3 +35,17 @@ def tune_gc(environ: Mapping[str, str] = os.environ) -> tuple[int, int, int]:
     thresholds = parse_thresholds(text) if text else DEFAULT_GC_THRESHOLDS
     gc.set_threshold(*thresholds)
     return thresholds
+
+
+def freeze_startup_objects() -> int:
+    """Move every object alive once a service has started (modules, classes, the app, its clients) out of the
+    collector's reach (``gc.freeze``); answer how many.
+
+    They live as long as the process, yet each full collection walks them all again: with FastStream and its
+    dependencies imported, a service holds ~100,000 such objects, a full collection of them takes ~40 ms, and
+    under load one runs about every second (the bell alerts' p99 and max in the notifier benchmark). Frozen,
+    a full collection walks only what was made since. Call it once, when start-up is done.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -25,6 +25,7 @@ from ordertalk_notifier.policy import Links
 from ordertalk_notifier.rendering import Sender
 from ordertalk_notifier.settings import Settings, SmtpSettings
 from ordertalk_runtime.auth import AuthSettings, TokenCodec
+from ordertalk_runtime.gc_tuning import freeze_startup_objects
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
 from ordertalk_runtime.retry import supervise
 from ordertalk_runtime.topics import TopicCheck
@@ -128,6 +129,7 @@ class Notifier:
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await self.start()
+            freeze_startup_objects()
             try:
                 yield
             finally:

@@ -17,7 +17,7 @@ from ordertalk_projections.application.rebuild import RebuildConflict, Rebuilder
 from ordertalk_projections.bootstrap import build_app, resources, running_workers
 from ordertalk_projections.domain.generations import PROGRESS_COLLECTION, REBUILD_ID, REBUILDS_COLLECTION
 from ordertalk_projections.settings import Settings
-from ordertalk_runtime.gc_tuning import tune_gc
+from ordertalk_runtime.gc_tuning import freeze_startup_objects, tune_gc
 from ordertalk_runtime.observability import configure_logging
 
 
@@ -32,6 +32,7 @@ async def _worker(settings: Settings) -> None:
     stop = asyncio.Event()
     _stop_on_signals(stop)
     async with resources(settings) as res, running_workers(res):
+        freeze_startup_objects()
         await stop.wait()
 
 

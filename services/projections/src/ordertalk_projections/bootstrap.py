@@ -30,6 +30,7 @@ from ordertalk_projections.settings import Settings
 from ordertalk_runtime.auth import Principal, TokenCodec
 from ordertalk_runtime.consumer import Consumer
 from ordertalk_runtime.event_feed import RenewingToken
+from ordertalk_runtime.gc_tuning import freeze_startup_objects
 from ordertalk_runtime.kafka import ensure_topics
 from ordertalk_runtime.topics import TopicCheck
 
@@ -140,8 +141,10 @@ def build_app(settings: Settings, with_workers: bool) -> FastAPI:
             holder["res"] = res
             if with_workers:
                 async with running_workers(res):
+                    freeze_startup_objects()
                     yield
             else:
+                freeze_startup_objects()
                 yield
 
     def read_side() -> ReadSide:

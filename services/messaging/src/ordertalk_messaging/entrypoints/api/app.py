@@ -22,6 +22,7 @@ from ordertalk_messaging.entrypoints.api.lean_post import LeanPostRoute
 from ordertalk_messaging.entrypoints.api.routes import post_message, router
 from ordertalk_runtime.api_docs import install_api_docs
 from ordertalk_runtime.edge import install_edge
+from ordertalk_runtime.gc_tuning import freeze_startup_objects
 from ordertalk_runtime.kafka import ensure_topics
 from ordertalk_runtime.metrics import install_metrics
 from ordertalk_runtime.observability import CorrelationMiddleware, not_ready_reasons
@@ -79,6 +80,7 @@ def create_app(components: Components, *, background: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if background:
             jobs.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
