@@ -15,6 +15,35 @@ from ordertalk_runtime.auth import Principal
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
+Check = Callable[[Page, str], None]
+
+
+def check_order_threads(
+    page: Page, check: Check, screens: tuple[str, str, str], calm_url: str, silent_url: str, silent_screen: str
+) -> None:
+    """``check`` a disputed thread, its close-dispute confirmation, a calm order's dispute popup, a silent order.
+
+    ``page`` starts on the disputed order's thread (two messages); ``screens`` names those first three screens; the
+    confirmation is cancelled, the popup closed with Escape.
+    """
+    thread_screen, confirmation_screen, popup_screen = screens
+    expect(page.locator("#dispute-note")).to_be_visible()
+    expect(page.locator("#thread .message")).to_have_count(2)
+    check(page, thread_screen)
+    page.click("#close-dispute")
+    expect(page.locator("#close-dispute-dialog")).to_be_visible()
+    check(page, confirmation_screen)
+    page.locator("#close-dispute-dialog").get_by_role("button", name="Cancel").click()
+    page.goto(calm_url)
+    page.click("#open-dispute")
+    expect(page.locator("#open-dispute-dialog")).to_be_visible()
+    check(page, popup_screen)
+    page.keyboard.press("Escape")
+    page.goto(silent_url)
+    expect(page.locator("#no-messages")).to_be_visible()
+    check(page, silent_screen)
+
+
 def test_every_screen_passes_axe(
     browser: Browser, system: System, new_order: Callable[..., DemoOrder], sign_in: Callable[[str], Page]
 ) -> None:
@@ -30,6 +59,11 @@ def test_every_screen_passes_axe(
         violations = axe_violations(page)
         if violations:
             found[screen] = describe(violations)
+
+    def visit(page: Page, url: str, shown: str, screen: str) -> None:
+        page.goto(url)
+        expect(page.locator(shown)).to_be_visible()
+        check(page, screen)
 
     context = browser.new_context(viewport=VIEWPORT)
     try:
@@ -48,56 +82,33 @@ def test_every_screen_passes_axe(
     check(admin, "admin bell menu open")
     admin.keyboard.press("Escape")
 
-    admin.goto(f"{system.web}/admin/orders")
-    expect(admin.locator("#orders")).to_be_visible()
-    check(admin, "admin Orders list")
-
-    admin.goto(f"{system.web}/admin/orders/{disputed.order_id}")
-    expect(admin.locator("#details-panel")).to_be_visible()
-    check(admin, "admin order details tab")
+    visit(admin, f"{system.web}/admin/orders", "#orders", "admin Orders list")
+    visit(admin, f"{system.web}/admin/orders/{disputed.order_id}", "#details-panel", "admin order details tab")
     admin.click("#tab-messages")
-    expect(admin.locator("#dispute-note")).to_be_visible()
-    expect(admin.locator("#thread .message")).to_have_count(2)
-    check(admin, "admin order Messages tab with an open dispute")
-    admin.click("#close-dispute")
-    expect(admin.locator("#close-dispute-dialog")).to_be_visible()
-    check(admin, "admin close-dispute confirmation")
-    admin.locator("#close-dispute-dialog").get_by_role("button", name="Cancel").click()
-
-    admin.goto(f"{system.web}/admin/orders/{calm.order_id}#messages")
-    admin.click("#open-dispute")
-    expect(admin.locator("#open-dispute-dialog")).to_be_visible()
-    check(admin, "admin dispute popup")
-    admin.keyboard.press("Escape")
-    admin.goto(f"{system.web}/admin/orders/{silent.order_id}#messages")
-    expect(admin.locator("#no-messages")).to_be_visible()
-    check(admin, "admin order without messages (contact the customer)")
-    admin.goto(f"{system.web}/admin/messages?q=nothing{uuid.uuid4().hex[:8]}")
-    expect(admin.locator("#no-threads")).to_be_visible()
-    check(admin, "admin Messages list, empty")
-    admin.goto(f"{system.web}/admin/no-such-page")
-    expect(admin.locator("h1")).to_be_visible()
-    check(admin, "admin page not found")
+    check_order_threads(
+        admin,
+        check,
+        ("admin order Messages tab with an open dispute", "admin close-dispute confirmation", "admin dispute popup"),
+        f"{system.web}/admin/orders/{calm.order_id}#messages",
+        f"{system.web}/admin/orders/{silent.order_id}#messages",
+        "admin order without messages (contact the customer)",
+    )
+    empty = f"{system.web}/admin/messages?q=nothing{uuid.uuid4().hex[:8]}"
+    visit(admin, empty, "#no-threads", "admin Messages list, empty")
+    visit(admin, f"{system.web}/admin/no-such-page", "h1", "admin page not found")
 
     customer = sign_in("customer-1")
     expect(customer.locator("#threads")).to_be_visible()
     check(customer, "storefront Messages list")
     customer.goto(f"{system.web}/store/orders/{disputed.order_id}")
-    expect(customer.locator("#dispute-note")).to_be_visible()
-    expect(customer.locator("#thread .message")).to_have_count(2)
-    check(customer, "storefront order thread")
-    customer.click("#close-dispute")
-    expect(customer.locator("#close-dispute-dialog")).to_be_visible()
-    check(customer, "storefront close-dispute confirmation")
-    customer.locator("#close-dispute-dialog").get_by_role("button", name="Cancel").click()
-    customer.goto(f"{system.web}/store/orders/{calm.order_id}")
-    customer.click("#open-dispute")
-    expect(customer.locator("#open-dispute-dialog")).to_be_visible()
-    check(customer, "storefront dispute popup")
-    customer.keyboard.press("Escape")
-    customer.goto(f"{system.web}/store/orders/{silent.order_id}")
-    expect(customer.locator("#no-messages")).to_be_visible()
-    check(customer, "storefront order without messages")
+    check_order_threads(
+        customer,
+        check,
+        ("storefront order thread", "storefront close-dispute confirmation", "storefront dispute popup"),
+        f"{system.web}/store/orders/{calm.order_id}",
+        f"{system.web}/store/orders/{silent.order_id}",
+        "storefront order without messages",
+    )
 
     assert not found, "axe-core, serious/critical violations:\n" + "\n".join(
         f"{screen}:\n{text}" for screen, text in found.items()

@@ -48,6 +48,15 @@ def assert_on_screen(page: Page, selector: str, what: str) -> None:
     assert box["width"] > 0 and box["height"] > 0, f"{what} is empty: {box}"
 
 
+def assert_fits(page: Page, screen: str, shot: str, *on_screen: tuple[str, str]) -> None:
+    """``screen`` fits: no sideways overflow, ``on_screen`` tappable, axe-core clean; screenshot ``shot``.png saved."""
+    assert_no_overflow(page, screen)
+    for selector, what in on_screen:
+        assert_on_screen(page, selector, what)
+    screenshot(page, f"{shot}.png")
+    assert_accessible(page, f"{shot} (390 px)")
+
+
 def test_admin_screens_fit_a_phone(
     system: System, new_order: Callable[..., DemoOrder], sign_in: Callable[[str], Page]
 ) -> None:
@@ -61,10 +70,13 @@ def test_admin_screens_fit_a_phone(
 
     # Messages list: navigation, bell, filter, bulk actions and the rows all fit.
     admin.goto(f"{system.web}/admin/messages?q={word}")
-    row = admin.locator(f"tr[data-order-id='{order.order_id}']")
+    row_css = f"tr[data-order-id='{order.order_id}']"
+    row = admin.locator(row_css)
     expect(row).to_be_visible()
-    assert_no_overflow(admin, "Messages list")
-    for selector, what in (
+    assert_fits(
+        admin,
+        "Messages list",
+        "admin-phone-messages",
         ("#bell", "the bell"),
         ("#sidenav a[href='/admin/orders']", "the Orders list link"),
         ("#sidenav a[href='/admin/messages']", "the Messages link"),
@@ -73,14 +85,10 @@ def test_admin_screens_fit_a_phone(
         ("#mark-read", "Mark as read"),
         ("#mark-unread", "Mark as unread"),
         ("#page-info", "the page summary"),
-    ):
-        assert_on_screen(admin, selector, what)
-    row_css = f"tr[data-order-id='{order.order_id}']"
-    assert_on_screen(admin, row_css, "the thread's row")
-    assert_on_screen(admin, f"{row_css} .row-check", "the row's checkbox")
-    assert_on_screen(admin, f"{row_css} .excerpt", "the row's excerpt")
-    screenshot(admin, "admin-phone-messages.png")
-    assert_accessible(admin, "admin-phone-messages (390 px)")
+        (row_css, "the thread's row"),
+        (f"{row_css} .row-check", "the row's checkbox"),
+        (f"{row_css} .excerpt", "the row's excerpt"),
+    )
 
     admin.locator("#bell").click()
     menu = admin.locator("#bell-menu")
@@ -96,19 +104,23 @@ def test_admin_screens_fit_a_phone(
     admin.locator("#sidenav a[href='/admin/orders']").click()
     admin.wait_for_url("**/admin/orders")
     expect(admin.locator("#orders")).to_be_visible()
-    assert_no_overflow(admin, "Orders list")
-    assert_on_screen(admin, "#filter-messages", "the Messages filter")
-    assert_on_screen(admin, "#orders tbody tr .order-link", "an order's link")
-    screenshot(admin, "admin-phone-orders.png")
-    assert_accessible(admin, "admin-phone-orders (390 px)")
+    assert_fits(
+        admin,
+        "Orders list",
+        "admin-phone-orders",
+        ("#filter-messages", "the Messages filter"),
+        ("#orders tbody tr .order-link", "an order's link"),
+    )
 
     # The order's Messages tab: red note, thread, reply box and Submit; a reply goes through.
     admin.goto(f"{system.web}/admin/messages?q={word}")
     row.locator(".excerpt").click()
     admin.wait_for_url(f"**/admin/orders/{order.order_id}#messages")
     expect(admin.locator("#thread .message")).to_have_count(1)
-    assert_no_overflow(admin, "the order's Messages tab")
-    for selector, what in (
+    assert_fits(
+        admin,
+        "the order's Messages tab",
+        "admin-phone-order-thread",
         ("#tab-details", "the Details tab"),
         ("#tab-messages", "the Messages tab"),
         ("#dispute-note", "the dispute note"),
@@ -116,10 +128,7 @@ def test_admin_screens_fit_a_phone(
         ("#thread .message", "the message"),
         ("#reply-body", "the reply box"),
         ("#reply-submit", "Submit"),
-    ):
-        assert_on_screen(admin, selector, what)
-    screenshot(admin, "admin-phone-order-thread.png")
-    assert_accessible(admin, "admin-phone-order-thread (390 px)")
+    )
     admin.fill("#reply-body", "Thanks, we are sending a new one.")
     admin.click("#reply-submit")
     expect(admin.locator("#thread .message")).to_have_count(2)
@@ -136,9 +145,7 @@ def test_admin_screens_fit_a_phone(
 
     admin.click("#tab-details")
     expect(admin.locator("#details-panel")).to_be_visible()
-    assert_no_overflow(admin, "the order's Details tab")
-    screenshot(admin, "admin-phone-order-details.png")
-    assert_accessible(admin, "admin-phone-order-details (390 px)")
+    assert_fits(admin, "the order's Details tab", "admin-phone-order-details")
 
 
 def test_storefront_fits_a_phone(
@@ -150,20 +157,21 @@ def test_storefront_fits_a_phone(
     customer.set_viewport_size(PHONE)
     item_css = f".store-thread[data-order-id='{order.order_id}']"
     expect(customer.locator(item_css)).to_be_visible()
-    assert_no_overflow(customer, "My messages")
-    assert_on_screen(customer, "#store-messages-link", "the Messages link")
-    assert_on_screen(customer, f"{item_css} .order-link", "the conversation's link")
-    screenshot(customer, "customer-phone-messages.png")
-    assert_accessible(customer, "customer-phone-messages (390 px)")
+    assert_fits(
+        customer,
+        "My messages",
+        "customer-phone-messages",
+        ("#store-messages-link", "the Messages link"),
+        (f"{item_css} .order-link", "the conversation's link"),
+    )
     customer.locator(f"{item_css} .order-link").click()
     customer.wait_for_url(f"**/store/orders/{order.order_id}")
     expect(customer.locator("#thread .message")).to_have_count(1)
-    assert_no_overflow(customer, "the order's thread")
-    for selector, what in (
+    assert_fits(
+        customer,
+        "the order's thread",
+        "customer-phone-order",
         ("#open-dispute", "Open dispute"),
         ("#reply-body", "the reply box"),
         ("#reply-submit", "Send"),
-    ):
-        assert_on_screen(customer, selector, what)
-    screenshot(customer, "customer-phone-order.png")
-    assert_accessible(customer, "customer-phone-order (390 px)")
+    )

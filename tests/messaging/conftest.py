@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from tests.support.postgres import PostgresParams
+from tests.support.readiness import ready
 
 from ordertalk_contracts import ORDERS, Customer, OrderRegisteredV1, dump
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
@@ -80,11 +82,18 @@ class RunningService:
         return httpx.AsyncClient(base_url=self.url, timeout=30)
 
 
-def _ready(url: str) -> bool:
+@contextmanager
+def serving(name: str, var: Path, env: dict[str, str]) -> Iterator[RunningService]:
+    """``python -m ordertalk_messaging serve`` as ``name`` on a free port with ``env`` (its store under ``var``)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = python_argv("-m", "ordertalk_messaging", "serve", "--host", "127.0.0.1", "--port", str(port))
+    proc = ManagedProcess(name, argv, var / "messaging.log", env=env)
+    proc.start(lambda: ready(url, timeout=0.5), timeout=60)
     try:
-        return httpx.get(f"{url}/readyz", timeout=0.5).status_code == 200
-    except httpx.HTTPError:
-        return False
+        yield RunningService(url, proc, var / "es.sqlite")
+    finally:
+        proc.stop()
 
 
 @pytest.fixture(scope="session")
@@ -93,15 +102,8 @@ def messaging_service(
 ) -> Iterator[RunningService]:
     """``python -m ordertalk_messaging serve`` on a free port (relay and orders consumer inside)."""
     var = tmp_path_factory.mktemp("messaging")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = python_argv("-m", "ordertalk_messaging", "serve", "--host", "127.0.0.1", "--port", str(port))
-    proc = ManagedProcess("messaging", argv, var / "messaging.log", env=service_env(kafka_settings, var / "es.sqlite"))
-    proc.start(lambda: _ready(url), timeout=60)
-    try:
-        yield RunningService(url, proc, var / "es.sqlite")
-    finally:
-        proc.stop()
+    with serving("messaging", var, service_env(kafka_settings, var / "es.sqlite")) as service:
+        yield service
 
 
 def new_order(customer_id: str = "customer-1", name: str = "Jane Doe") -> OrderRegisteredV1:

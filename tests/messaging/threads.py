@@ -7,6 +7,17 @@ from ordertalk_messaging.domain.thread import OrderThread
 
 ADMIN = Participant("admin", "admin-1", "Admin Admin")
 CUSTOMER = Participant("customer", "customer-1", "Jane Doe")
+# The event types of a thread that sees every kind once: started, a message from each side, a dispute opened and
+# closed, then read and marked unread.
+EVERY_KIND = (
+    "ThreadStarted",
+    "MessagePosted",
+    "MessagePosted",
+    "DisputeOpened",
+    "DisputeClosed",
+    "ThreadRead",
+    "ThreadMarkedUnread",
+)
 
 
 def order_thread(order_id: str = "11", correlation_id: str | None = None) -> OrderThread:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
@@ -14,15 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from tests.support.polling import wait_for
+from tests.support.whole_stack import post_message, produce, whole_stack
 
-from ordertalk_contracts import ORDERS, Customer, OrderRegisteredV1, dump
+from ordertalk_contracts import ORDERS, Customer, OrderRegisteredV1
 from ordertalk_devstack.mailcatcher import read_mailbox
-from ordertalk_devstack.processes import free_port
-from ordertalk_devstack.stack import Stack, StackPorts, running_stack
+from ordertalk_devstack.stack import Stack
 from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec
-from ordertalk_runtime.kafka import KafkaSettings
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("messaging", "projections", "notifier")
@@ -31,29 +28,13 @@ SERVICES = ("messaging", "projections", "notifier")
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole system on stand-in servers and free ports."""
-    names = ("kafka", "mongo", "smtp", "web", "messaging", "projections", "notifier")
-    ports = StackPorts(**{name: free_port() for name in names})
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("KAFKA_BOOTSTRAP_SERVERS", "MONGO_URL", "SMTP_HOST"):
-            patch.delenv(name, raising=False)
-        with running_stack(tmp_path_factory.mktemp("observed"), ports) as running:
-            yield running
+    with whole_stack(tmp_path_factory.mktemp("observed")) as running:
+        yield running
 
 
 def announce(stack: Stack, order: OrderRegisteredV1) -> None:
-    async def send() -> None:
-        producer = AIOKafkaProducer(
-            **KafkaSettings(
-                bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"], enable_idempotence=False
-            ).producer_kwargs()
-        )
-        await producer.start()
-        try:
-            await producer.send_and_wait(ORDERS, dump(order), key=order.order_id.encode())
-        finally:
-            await producer.stop()
-
-    asyncio.run(send())
+    """The shop's order service announces ``order``."""
+    produce(stack, ORDERS, [order])
 
 
 def new_order(prefix: str, number: str, customer_id: str, name: str) -> OrderRegisteredV1:
@@ -141,8 +122,7 @@ def test_rebuild_from_the_event_store_switches_to_a_model_equal_to_the_live_one(
     url = f"{stack.url('messaging')}/v1/orders/{order.order_id}"
 
     def post(body: str) -> int | None:
-        response = httpx.post(f"{url}/messages", json={"body": body}, headers=admin, timeout=10)
-        return int(response.json()["position"]) if response.status_code == 201 else None
+        return post_message(stack, order.order_id, body, admin)
 
     wait_for(lambda: post("first"), 30, "the order to be known")
     post("second")

@@ -13,15 +13,14 @@ import httpx
 import pytest
 from tests.messaging.conftest import (
     RunningService,
-    _ready,
     announce_orders,
     bearer,
     new_order,
     service_env,
+    serving,
 )
 from tests.support.raw_http import megabytes, raw_post
 
-from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
 from ordertalk_runtime.kafka import KafkaSettings
 
 LIMIT = 64 * 1024
@@ -34,20 +33,13 @@ HUNDRED_MB = 100 * 1024 * 1024
 def edge_service(kafka_settings: KafkaSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     """A messaging process with the edge's limits on: a 64 kB body limit, 2 writes/s (burst 5) per principal."""
     var = tmp_path_factory.mktemp("messaging-edge")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = service_env(kafka_settings, var / "es.sqlite")
     for name in ("RATE_LIMIT_WRITES_PER_SECOND", "RATE_LIMIT_ANONYMOUS_PER_SECOND"):
         env.pop(name)  # the defaults: on
     env |= {"HTTP_MAX_BODY_BYTES": str(LIMIT), "RATE_LIMIT_WRITES_PER_SECOND": str(RATE)}
     env |= {"RATE_LIMIT_WRITES_BURST": str(BURST)}
-    argv = python_argv("-m", "ordertalk_messaging", "serve", "--host", "127.0.0.1", "--port", str(port))
-    proc = ManagedProcess("messaging-edge", argv, var / "messaging.log", env=env)
-    proc.start(lambda: _ready(url), timeout=60)
-    try:
-        yield RunningService(url, proc, var / "es.sqlite")
-    finally:
-        proc.stop()
+    with serving("messaging-edge", var, env) as service:
+        yield service
 
 
 def admin() -> dict[str, str]:

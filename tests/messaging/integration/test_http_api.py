@@ -17,6 +17,7 @@ from tests.messaging.conftest import (
     new_order,
     read_topic,
 )
+from tests.messaging.threads import EVERY_KIND
 
 from ordertalk_contracts import DEAD_LETTERS, THREAD_EVENTS, OrderRegisteredV1, ThreadEvent, parse_thread_event
 from ordertalk_runtime.kafka import KafkaSettings
@@ -104,15 +105,7 @@ async def test_conversation_flow_and_history(
         assert r.status_code == 200 and r.json()["thread_version"] == 7
         history = (await client.get(f"/v1/orders/{oid}/history", headers=JANE)).json()["events"]
     types = [e["event_type"] for e in history]
-    assert types == [
-        "ThreadStarted",
-        "MessagePosted",
-        "MessagePosted",
-        "DisputeOpened",
-        "DisputeClosed",
-        "ThreadRead",
-        "ThreadMarkedUnread",
-    ]
+    assert types == list(EVERY_KIND)
     parsed = [parse_thread_event(json.dumps(e)) for e in history]
     assert [e.thread_version for e in parsed] == list(range(1, 8))
     assert parsed[2].correlation_id == "corr-7"

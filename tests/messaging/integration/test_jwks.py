@@ -15,9 +15,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-from tests.messaging.conftest import RunningService, _ready, service_env
+from tests.messaging.conftest import RunningService, service_env, serving
 
-from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
 from ordertalk_runtime.auth import AuthSettings, InvalidToken, Principal, TokenCodec
 from ordertalk_runtime.kafka import KafkaSettings
 
@@ -145,17 +144,10 @@ def jwks_service(
 ) -> Iterator[RunningService]:
     """A messaging process verifying tokens against the test's JWKS (refreshed for every key id it does not know)."""
     var = tmp_path_factory.mktemp("messaging-jwks")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = service_env(kafka_settings, var / "es.sqlite", AUTH_JWKS_URL=jwks.url)
     env |= {"AUTH_JWKS_REFRESH_COOLDOWN_SECONDS": "0"}
-    argv = python_argv("-m", "ordertalk_messaging", "serve", "--host", "127.0.0.1", "--port", str(port))
-    proc = ManagedProcess("messaging-jwks", argv, var / "messaging.log", env=env)
-    proc.start(lambda: _ready(url), timeout=60)
-    try:
-        yield RunningService(url, proc, var / "es.sqlite")
-    finally:
-        proc.stop()
+    with serving("messaging-jwks", var, env) as service:
+        yield service
 
 
 async def test_the_service_follows_a_key_rotation_without_blocking_its_event_loop(

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import OperationalError
-from faststream.kafka import KafkaBroker, TestKafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from tests.messaging.conftest import new_order
+from tests.support.memory_broker import consume_in_memory
 
 from ordertalk_contracts import ORDERS, dump
-from ordertalk_contracts.topics import DEAD_LETTERS
 from ordertalk_messaging.application.services import NewOrder, ThreadService
 from ordertalk_messaging.bootstrap import open_store, tables_for
 from ordertalk_messaging.domain.thread import thread_id_for
@@ -55,19 +52,8 @@ def service(tmp_path: Path) -> Iterator[ThreadService]:
 async def consume(registrar: Registrar, *batches: list[bytes]) -> tuple[list[dict[str, str]], int]:
     """Publish each batch on the orders topic through the consumer; answer the dead letters' headers and how many
     events the runtime counts as handled."""
-    broker = KafkaBroker()
     consumer = orders_consumer(KafkaSettings(), "g-orders-test", registrar)
-    consumer.attach(broker)
-    letters: list[dict[str, str]] = []
-
-    @broker.subscriber(DEAD_LETTERS)
-    async def dead(message: KafkaMessage) -> None:
-        letters.append(dict(message.headers))
-
-    async with TestKafkaBroker(broker) as test_broker, consumer.working():
-        for batch in batches:
-            await test_broker.publish_batch(*batch, topic=ORDERS)
-            await asyncio.wait_for(consumer.settled(), 30)
+    letters = await consume_in_memory(consumer, ORDERS, batches, 30)
     return letters, consumer.handled
 
 

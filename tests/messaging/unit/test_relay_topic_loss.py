@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from tests.messaging.unit.test_relay import ListLog, relay_for, wait_for
 
@@ -13,72 +15,79 @@ from ordertalk_messaging.adapters.storage.memory import MemoryPositionStore
 
 
 def positions_sent(publisher: RecordingPublisher) -> list[int]:
+    """The positions of the events the publisher took, in the order it took them."""
     return [parse_thread_event(r.value).position for r in publisher.sent]
 
 
-async def test_stops_while_the_topic_is_lost_and_republishes_everything_in_order_once_it_is_back() -> None:
+def one_thread(events: int) -> tuple[ListLog, MemoryPositionStore, RecordingPublisher]:
+    """A log holding one thread of ``events`` stored events, an empty position store and a recording publisher."""
     log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
-    log.append_thread("1", 3)
-    relay = relay_for(log, publisher, positions, check_seconds=0.02)
+    log.append_thread("1", events)
+    return log, positions, publisher
+
+
+@asynccontextmanager
+async def running(relay: Relay) -> AsyncIterator[None]:
+    """``relay`` running in a task of its own, stopped and awaited on leaving."""
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
-    await wait_for(lambda: relay.position == 4)
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
-    publisher.wipe("topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)")
-    log.append_thread("2", 1)
-    relay.wake()
-    await wait_for(lambda: relay.problem is not None)
-    assert relay.not_ready() == [
-        "relay stopped: topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)"
-    ]
-    await asyncio.sleep(0.1)
-    assert publisher.sent == [] and relay.position == 4  # nothing sent, nothing skipped
 
-    publisher.restore()  # the operator re-created the topic: it is empty
-    await wait_for(lambda: relay.position == 6)
-    stop.set()
-    await task
+async def test_stops_while_the_topic_is_lost_and_republishes_everything_in_order_once_it_is_back() -> None:
+    log, positions, publisher = one_thread(3)
+    relay = relay_for(log, publisher, positions, check_seconds=0.02)
+    async with running(relay):
+        await wait_for(lambda: relay.position == 4)
+
+        publisher.wipe("topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)")
+        log.append_thread("2", 1)
+        relay.wake()
+        await wait_for(lambda: relay.problem is not None)
+        assert relay.not_ready() == [
+            "relay stopped: topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)"
+        ]
+        await asyncio.sleep(0.1)
+        assert publisher.sent == [] and relay.position == 4  # nothing sent, nothing skipped
+
+        publisher.restore()  # the operator re-created the topic: it is empty
+        await wait_for(lambda: relay.position == 6)
     assert relay.not_ready() == [] and relay.rewinds == 1
     assert positions_sent(publisher) == [1, 2, 3, 4, 5, 6]
     assert positions.get(RELAY_NAME) == 6
 
 
 async def test_resumes_where_it_was_when_the_topic_kept_its_records() -> None:
-    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
-    log.append_thread("1", 3)
+    log, positions, publisher = one_thread(3)
     relay = relay_for(log, publisher, positions, check_seconds=0.02)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    await wait_for(lambda: relay.position == 4)
-    publisher.problem = "topic ordertalk.thread-events.v1 has 4 partitions, configured 6"
-    log.append_thread("2", 1)
-    relay.wake()
-    await wait_for(lambda: relay.problem is not None)
-    publisher.problem = None  # put right, records kept (not wiped)
-    await wait_for(lambda: relay.position == 6)
-    stop.set()
-    await task
+    async with running(relay):
+        await wait_for(lambda: relay.position == 4)
+        publisher.problem = "topic ordertalk.thread-events.v1 has 4 partitions, configured 6"
+        log.append_thread("2", 1)
+        relay.wake()
+        await wait_for(lambda: relay.problem is not None)
+        publisher.problem = None  # put right, records kept (not wiped)
+        await wait_for(lambda: relay.position == 6)
     assert relay.rewinds == 0 and positions_sent(publisher) == [1, 2, 3, 4, 5, 6]
 
 
 async def test_a_relay_started_on_a_wiped_topic_starts_from_the_first_event() -> None:
-    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
-    log.append_thread("1", 2)
+    log, positions, publisher = one_thread(2)
     positions.put(RELAY_NAME, 3)
     publisher.wipe()
     publisher.restore()
     relay = relay_for(log, publisher, positions)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    await wait_for(lambda: relay.position == 3 and len(publisher.sent) == 3)
-    stop.set()
-    await task
+    async with running(relay):
+        await wait_for(lambda: relay.position == 3 and len(publisher.sent) == 3)
     assert positions_sent(publisher) == [1, 2, 3]
 
 
 async def test_an_idle_relay_sees_its_topic_go_and_starts_over_when_it_is_back() -> None:
-    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
-    log.append_thread("1", 2)
+    log, positions, publisher = one_thread(2)
     relay = Relay(
         source=NotificationSource(log.select),
         translate=log.translate,
@@ -87,29 +96,22 @@ async def test_an_idle_relay_sees_its_topic_go_and_starts_over_when_it_is_back()
         poll_seconds=0.01,
         check_seconds=0.02,
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    await wait_for(lambda: relay.position == 3)
-    publisher.wipe()  # nothing is saved meanwhile
-    await wait_for(lambda: relay.problem is not None)
-    publisher.restore()
-    await wait_for(lambda: relay.problem is None and len(publisher.sent) == 3)
-    stop.set()
-    await task
+    async with running(relay):
+        await wait_for(lambda: relay.position == 3)
+        publisher.wipe()  # nothing is saved meanwhile
+        await wait_for(lambda: relay.problem is not None)
+        publisher.restore()
+        await wait_for(lambda: relay.problem is None and len(publisher.sent) == 3)
     assert relay.rewinds == 1 and positions_sent(publisher) == [1, 2, 3]
 
 
 async def test_the_start_over_is_recorded_before_anything_is_published_again() -> None:
-    log, positions, publisher = ListLog(), MemoryPositionStore(), RecordingPublisher()
-    log.append_thread("1", 4)
+    log, positions, publisher = one_thread(4)
     positions.put(RELAY_NAME, 5)
     publisher.wipe()
     publisher.restore()
     publisher.failures_left = 10_000  # every publish after the start-over fails: a crash would restart from here
     relay = relay_for(log, publisher, positions)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    await wait_for(lambda: positions.get(RELAY_NAME) == 0)
-    stop.set()
-    await task
+    async with running(relay):
+        await wait_for(lambda: positions.get(RELAY_NAME) == 0)
     assert publisher.sent == []

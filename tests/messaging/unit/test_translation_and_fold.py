@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 from ordertalk_threadstate.state import apply_event
-from tests.messaging.threads import ADMIN, CUSTOMER, order_thread
+from tests.messaging.threads import ADMIN, CUSTOMER, EVERY_KIND, order_thread
 
 from ordertalk_contracts import parse, parse_thread_event
 from ordertalk_messaging.application.translation import event_id_for, to_contract
@@ -20,15 +20,7 @@ def test_every_event_translates_and_folds_to_the_aggregates_state() -> None:
     thread.mark_read(CUSTOMER, None)
     thread.mark_unread(ADMIN, None)
     contracts = [to_contract(e, position=100 + i) for i, e in enumerate(thread.collect_events())]
-    assert [c.event_type for c in contracts] == [
-        "ThreadStarted",
-        "MessagePosted",
-        "MessagePosted",
-        "DisputeOpened",
-        "DisputeClosed",
-        "ThreadRead",
-        "ThreadMarkedUnread",
-    ]
+    assert [c.event_type for c in contracts] == list(EVERY_KIND)
     state = None
     for c in contracts:
         again = parse_thread_event(c.model_dump_json())

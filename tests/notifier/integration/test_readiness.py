@@ -5,35 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 from tests.notifier.harness import NotifierProcess
 from tests.support.mail import MailCatcher
 from tests.support.polling import wait_for
+from tests.support.readiness import not_consuming, ready
 
 from ordertalk_contracts.topics import DEAD_LETTERS, THREAD_EVENTS
 from ordertalk_devstack.processes import free_port
 from ordertalk_devstack.servers import start_kafka
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
-
-
-def readyz(url: str) -> httpx.Response | None:
-    """The readiness answer (None: no answer)."""
-    try:
-        return httpx.get(f"{url}/readyz", timeout=5)
-    except httpx.HTTPError:
-        return None
-
-
-def not_consuming(url: str) -> bool:
-    """/readyz answers 503 and names the consumer."""
-    r = readyz(url)
-    return r is not None and r.status_code == 503 and any("not consuming" in x for x in r.json().get("reasons", []))
-
-
-def ready(url: str) -> bool:
-    """/readyz answers 200."""
-    r = readyz(url)
-    return r is not None and r.status_code == 200
 
 
 def test_readyz_is_503_naming_the_consumer_while_the_broker_is_gone_and_200_once_it_is_back(

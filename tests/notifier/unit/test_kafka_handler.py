@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from faststream.kafka import KafkaBroker, TestKafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from pymongo.errors import AutoReconnect
 from tests.notifier.events import ThreadBuilder
+from tests.support.memory_broker import consume_in_memory
 
 from ordertalk_contracts import ThreadEvent, dump
-from ordertalk_contracts.topics import DEAD_LETTERS, THREAD_EVENTS
+from ordertalk_contracts.topics import THREAD_EVENTS
 from ordertalk_notifier.adapters.kafka import thread_event_consumer
 from ordertalk_notifier.fakes import InMemoryOutbox, InMemoryThreadStore
 from ordertalk_notifier.handling import EventHandler
@@ -49,20 +46,8 @@ def event_handler(outbox: InMemoryOutbox) -> EventHandler:
 
 async def run(handler: EventHandler, *batches: list[bytes]) -> list[dict[str, str]]:
     """Publish each batch of raw values to the thread-events topic; answer the dead letters' headers."""
-    broker = KafkaBroker()
     consumer = thread_event_consumer(KafkaSettings(), "g-notifier-test", handler)
-    consumer.attach(broker)
-    letters: list[dict[str, str]] = []
-
-    @broker.subscriber(DEAD_LETTERS)
-    async def dead(message: KafkaMessage) -> None:
-        letters.append(dict(message.headers))
-
-    async with TestKafkaBroker(broker) as test_broker, consumer.working():
-        for batch in batches:
-            await test_broker.publish_batch(*batch, topic=THREAD_EVENTS)
-            await asyncio.wait_for(consumer.settled(), 10)
-    return letters
+    return await consume_in_memory(consumer, THREAD_EVENTS, batches, 10)
 
 
 def raw(*events: ThreadEvent) -> list[bytes]:

@@ -5,31 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 from tests.projections.harness import serve
 from tests.support.polling import wait_for
+from tests.support.readiness import not_consuming, ready, readyz
 
 from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import free_port
 from ordertalk_devstack.servers import start_kafka
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
-
-
-def readyz(url: str) -> httpx.Response | None:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=5)
-    except httpx.HTTPError:
-        return None
-
-
-def not_consuming(url: str) -> bool:
-    r = readyz(url)
-    return r is not None and r.status_code == 503 and any("not consuming" in x for x in r.json().get("reasons", []))
-
-
-def ready(url: str) -> bool:
-    r = readyz(url)
-    return r is not None and r.status_code == 200
 
 
 def test_readyz_is_503_with_the_reason_while_the_broker_is_gone_and_200_once_it_is_back(

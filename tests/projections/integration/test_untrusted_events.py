@@ -8,7 +8,6 @@ the system's own events go on being applied.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -19,15 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from pymongo import MongoClient
+from tests.support.forged import unstarted_message
 from tests.support.polling import wait_for
+from tests.support.whole_stack import post_message, produce, whole_stack
 from tests.system.test_whole_system import admin_headers, announce, metric, new_order
 
-from ordertalk_contracts import THREAD_EVENTS, Actor, MessagePostedV1, dump
-from ordertalk_devstack.processes import free_port
-from ordertalk_devstack.stack import Stack, StackPorts, running_stack
-from ordertalk_runtime.kafka import KafkaSettings
+from ordertalk_contracts import THREAD_EVENTS, Actor, MessagePostedV1
+from ordertalk_devstack.stack import Stack
 
 pytestmark = pytest.mark.e2e
 FORGER = Actor(role="admin", id="admin-9", display_name="Someone Else")
@@ -36,60 +34,28 @@ FORGER = Actor(role="admin", id="admin-9", display_name="Someone Else")
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole system on stand-in servers and free ports."""
-    names = ("kafka", "mongo", "smtp", "web", "messaging", "projections", "notifier")
-    ports = StackPorts(**{name: free_port() for name in names})
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("KAFKA_BOOTSTRAP_SERVERS", "MONGO_URL", "SMTP_HOST"):
-            patch.delenv(name, raising=False)
-        with running_stack(tmp_path_factory.mktemp("untrusted"), ports) as running:
-            yield running
+    with whole_stack(tmp_path_factory.mktemp("untrusted")) as running:
+        yield running
 
 
 def forged(order_id: str, position: int) -> MessagePostedV1:
     """Version 1 of a thread nobody started, schema-valid."""
-    return MessagePostedV1(
-        event_id=uuid.uuid4(),
-        occurred_at=datetime.now(UTC),
-        order_id=order_id,
-        thread_id=uuid.uuid4(),
-        thread_version=1,
-        position=position,
-        actor=FORGER,
-        message_id=uuid.uuid4(),
-        seq=1,
-        body="ghost",
-    )
-
-
-def produce(stack: Stack, events: list[MessagePostedV1]) -> None:
-    async def send() -> None:
-        settings = KafkaSettings(bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"], enable_idempotence=False)
-        producer = AIOKafkaProducer(**settings.producer_kwargs())
-        await producer.start()
-        try:
-            for event in events:
-                await producer.send_and_wait(THREAD_EVENTS, dump(event), key=event.order_id.encode())
-        finally:
-            await producer.stop()
-
-    asyncio.run(send())
+    return unstarted_message(order_id, position, FORGER, datetime.now(UTC))
 
 
 def test_forged_events_make_no_ghost_thread_and_do_not_pin_the_read_position(stack: Stack) -> None:
     admin = admin_headers(stack)
     order = new_order("real", "#80001", "cust-real", "Real Customer")
     announce(stack, order)
-    messages = f"{stack.url('messaging')}/v1/orders/{order.order_id}/messages"
 
     def post(body: str) -> int | None:
-        response = httpx.post(messages, json={"body": body}, headers=admin, timeout=10)
-        return int(response.json()["position"]) if response.status_code == 201 else None
+        return post_message(stack, order.order_id, body, admin)
 
     first = wait_for(lambda: post("first"), 60, "the order to be known")
     assert isinstance(first, int)
     beyond = forged(f"ghost-{uuid.uuid4().hex[:8]}", 999_999)
     unstarted = forged(f"ghost-{uuid.uuid4().hex[:8]}", first)
-    produce(stack, [beyond, unstarted])
+    produce(stack, THREAD_EVENTS, [beyond, unstarted])
     second = post("second")
     assert second is not None and second < 999_999
     threads = f"{stack.url('projections')}/v1/threads"
@@ -145,10 +111,9 @@ def test_the_notifier_rebuild_repairs_states_removes_ghosts_and_queues_no_email_
     admin = admin_headers(stack)
     order = new_order("rebuilt", "#80002", "cust-rebuilt", "Rebuilt Customer")
     announce(stack, order)
-    messages = f"{stack.url('messaging')}/v1/orders/{order.order_id}/messages"
 
     def post(body: str) -> bool:
-        return httpx.post(messages, json={"body": body}, headers=admin, timeout=10).status_code == 201
+        return post_message(stack, order.order_id, body, admin) is not None
 
     wait_for(lambda: post("one"), 60, "the order to be known")
     assert post("two")

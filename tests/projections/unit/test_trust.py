@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from tests.projections.scripts import ADMIN, Positions, ThreadScript
 from tests.projections.unit.test_applier import GEN, MemoryStore
+from tests.support.forged import unstarted_message
 
 from ordertalk_contracts import IntegrationEvent, MessagePostedV1, ThreadEvent
 from ordertalk_projections.adapters.feed import FeedError, FeedPage, InMemoryEventFeed
@@ -17,18 +17,7 @@ from ordertalk_runtime.vouching import FeedProbe, InMemoryHeldEvents, Voucher
 
 def forged(position: int, order_id: str = "nobody-registered-this") -> MessagePostedV1:
     """A schema-valid MessagePosted for an order nobody registered (version 1 of a thread that never started)."""
-    return MessagePostedV1(
-        event_id=uuid.uuid4(),
-        occurred_at=ThreadScript.new(Positions()).start().occurred_at,
-        order_id=order_id,
-        thread_id=uuid.uuid4(),
-        thread_version=1,
-        position=position,
-        actor=ADMIN,
-        message_id=uuid.uuid4(),
-        seq=1,
-        body="ghost",
-    )
+    return unstarted_message(order_id, position, ADMIN, ThreadScript.new(Positions()).start().occurred_at)
 
 
 def setup() -> tuple[MemoryStore, InMemoryEventFeed, InMemoryHeldEvents, BatchApplier, ThreadScript]:
