@@ -9,8 +9,8 @@ The application is built, never started (nothing connects): a ``KafkaBroker`` wi
   group ids the services' settings default to.
 
 FastStream writes the document (AsyncAPI 3.0.0). Four small steps then say what FastStream cannot know:
-``_subscriber_payloads`` (a runtime subscriber takes the raw ``KafkaMessage``, so FastStream gives it no
-payload: it gets the payload of the topic's publisher), ``_group_bindings`` (each receive operation's consumer
+``_subscriber_payloads`` (a runtime subscriber takes the batch's raw records, so FastStream gives it an
+array of anything: it gets the payload of the topic's publisher), ``_group_bindings`` (each receive operation's consumer
 group as its Kafka binding's ``groupId``), ``_dead_letter_headers`` (the ``dlq.*`` headers and the content type
 of a dead letter) and ``_correlation_ids`` (events carry ``correlation_id`` in the payload, not in a header).
 """
@@ -196,13 +196,17 @@ def _subscriber_payloads(doc: dict[str, Any]) -> None:
         key = _channel_key(op)
         for name in _message_names(doc, key):
             published[doc["channels"][key]["address"]] = doc["components"]["messages"][name]["payload"]
+    replaced: set[str] = {"EmptyPayload"}  # the schemas FastStream made for the subscribers' own arguments
     for op in _operations(doc, "receive"):
         key = _channel_key(op)
         for name in _message_names(doc, key):
-            doc["components"]["messages"][name]["payload"] = copy.deepcopy(published[doc["channels"][key]["address"]])
+            message = doc["components"]["messages"][name]
+            ref = str(message.get("payload", {}).get("$ref", ""))
+            replaced |= {ref.rsplit("/", 1)[-1]} if ref else set()
+            message["payload"] = copy.deepcopy(published[doc["channels"][key]["address"]])
     schemas = doc["components"]["schemas"]
     used = json.dumps(doc["components"]["messages"])
-    for name in [n for n in schemas if n == "EmptyPayload" and f"/schemas/{n}" not in used]:
+    for name in [n for n in schemas if n in replaced and f"/schemas/{n}" not in used]:
         del schemas[name]
 
 

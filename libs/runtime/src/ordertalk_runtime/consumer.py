@@ -28,7 +28,6 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from ordertalk_contracts import ContractError, IntegrationEvent
@@ -170,8 +169,8 @@ class Consumer(Generic[E, S]):
         subscriber.__class__ = PromptBatchSubscriber  # same slots: only how a batch is fetched changes
 
         @subscriber  # type: ignore[untyped-decorator]
-        async def on_batch(message: KafkaMessage) -> None:
-            await self._on_batch(message)
+        async def on_batch(records: tuple[Record, ...]) -> None:
+            await self._on_batch(records)
 
     @contextlib.asynccontextmanager
     async def working(self) -> AsyncIterator[asyncio.Future[None]]:
@@ -231,8 +230,8 @@ class Consumer(Generic[E, S]):
 
     # -- stage 1: decode and handle, in order ------------------------------------------------------------------
 
-    async def _on_batch(self, message: Any) -> None:
-        records = list(message.raw_message)
+    async def _on_batch(self, batch: tuple[Record, ...]) -> None:
+        records = list(batch)
         if not records:
             return
         try:
@@ -376,15 +375,10 @@ class Consumer(Generic[E, S]):
                     raise RestartConsumer(f"topic {topic} has {count} partitions, not {partitions[topic]}")
             if not assigned:
                 continue
-            # The ends the fetches brought back (no request); asked of the broker only for partitions not fetched
-            # yet: a ListOffsets request shares the fetches' connection, and every few seconds it showed in p99.
-            ends = {tp: end for tp in assigned if (end := consumer.highwater(tp)) is not None}
-            unknown = [tp for tp in assigned if tp not in ends]
-            if unknown:
-                try:
-                    ends |= await consumer.end_offsets(unknown)
-                except KafkaError as exc:
-                    raise RestartConsumer(f"end offsets: {type(exc).__name__}: {exc}") from exc
+            try:
+                ends = await consumer.end_offsets(list(assigned))
+            except KafkaError as exc:
+                raise RestartConsumer(f"end offsets: {type(exc).__name__}: {exc}") from exc
             now = time.monotonic()
             for tp in list(self.health.ends):
                 if tp not in assigned:
@@ -455,9 +449,9 @@ def _next_offsets(records: list[Record]) -> dict[TopicPartition, int]:
     return offsets
 
 
-async def _raw_records(message: Any) -> None:
-    """FastStream's decoding step, skipped: the handler reads the raw records of the batch."""
-    return None
+async def _raw_records(message: Any) -> tuple[Record, ...]:
+    """FastStream's decoding step: the batch's raw records, as they came (the handler decodes each itself)."""
+    return tuple(message.raw_message)
 
 
 class _BrokerSender:
