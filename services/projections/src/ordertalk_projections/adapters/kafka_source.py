@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import TopicPartition as Assigned
 
@@ -20,8 +21,10 @@ from ordertalk_projections.application.rebuild import RebuildConflict
 from ordertalk_projections.domain.intake import TOPICS, Rejected, accept
 from ordertalk_runtime.broker import broker_for
 from ordertalk_runtime.kafka import KafkaSettings
+from ordertalk_runtime.retry import Transient, retrying
 
 Reader = Any  # the aiokafka consumer FastStream's broker built for the rebuild's reading subscriber
+TRANSIENT: Transient = (KafkaError, OSError)  # the broker's answers worth asking again (the one retry policy)
 
 
 def _key(tp: TopicPartition) -> str:
@@ -44,7 +47,7 @@ class KafkaLogReader:
 
     async def set_target(self) -> int:
         """Read up to the current end offsets from now on; answers how many records lie from the beginning to them."""
-        self.end = await self.consumer.end_offsets(self.parts)
+        self.end = await retrying(self.consumer.end_offsets, self.parts, on=TRANSIENT, what="the topics' end offsets")
         return sum(self.end[tp] - self.begin[tp] for tp in self.parts)
 
     async def next_chunk(self, size: int) -> LogChunk | None:
@@ -105,7 +108,7 @@ class KafkaEventLog:
                     raise RebuildConflict(f"topic {topic} has {len(found)} partitions, configured {count}")
             parts = [TopicPartition(t, p) for t in TOPICS for p in range(count)]
             checkpoint: dict[str, int] = dict(state.get("checkpoint", {}))
-            begin = await consumer.beginning_offsets(parts)
+            begin = await retrying(consumer.beginning_offsets, parts, on=TRANSIENT, what="the topics' first offsets")
             for tp in parts:
                 consumer.seek(tp, checkpoint.get(_key(tp), begin[tp]))
             yield KafkaLogReader(consumer, parts, begin, checkpoint)
