@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from ordertalk_threadstate import Attention, BellCounts, ThreadState, bell_counts
-from tests.threadstate.test_apply_event import ADMIN, CUSTOMER, Builder, fold
+from tests.notifier.events import ADMIN, ThreadBuilder
+from tests.threadstate.test_apply_event import fold
 
-from ordertalk_contracts import Actor, DisputeClosedV1, DisputeOpenedV1, ThreadEvent, ThreadMarkedUnreadV1, ThreadReadV1
-
-
-def _opened(b: Builder, by: Actor = CUSTOMER, no: int = 1) -> DisputeOpenedV1:
-    return DisputeOpenedV1(**b.common(by), dispute_no=no, reason="late")
+from ordertalk_contracts import ThreadEvent
 
 
 def test_a_dispute_opened_by_the_customer_without_a_message_is_news_for_the_staff_only() -> None:
-    b = Builder()
-    state = fold([b.started(), _opened(b)])
+    b = ThreadBuilder()
+    state = fold([b.started(), b.dispute_opened(b.customer)])
     assert state.unread_for("admin") == 0
     assert state.unseen_dispute_for("admin") and state.has_news_for("admin")
     assert not state.unseen_dispute_for("customer") and not state.has_news_for("customer")
@@ -22,54 +19,53 @@ def test_a_dispute_opened_by_the_customer_without_a_message_is_news_for_the_staf
 
 
 def test_your_own_dispute_never_raises_your_own_counts() -> None:
-    b = Builder()
-    state = fold([b.started(), _opened(b, by=ADMIN)])
+    b = ThreadBuilder()
+    state = fold([b.started(), b.dispute_opened(ADMIN)])
     assert not state.has_news_for("admin")
     assert state.unseen_dispute_for("customer") and state.has_news_for("customer")
 
 
 def test_reading_the_thread_marks_the_open_dispute_seen_even_with_no_message_to_read() -> None:
-    b = Builder()
-    events: list[ThreadEvent] = [b.started(), b.posted(CUSTOMER, 1)]
-    events.append(ThreadReadV1(**b.common(ADMIN), party="admin", read_up_to=1))
-    events.append(_opened(b))
+    b = ThreadBuilder()
+    events: list[ThreadEvent] = [b.started(), b.message(b.customer)]
+    events.append(b.read(ADMIN))
+    events.append(b.dispute_opened(b.customer))
     assert fold(events).unseen_dispute_for("admin")
-    events.append(ThreadReadV1(**b.common(ADMIN), party="admin", read_up_to=1))  # same message position
+    events.append(b.read(ADMIN))  # same message position
     seen = fold(events)
     assert not seen.unseen_dispute_for("admin") and not seen.has_news_for("admin")
     assert seen.open_dispute is not None  # still open, only seen
 
 
 def test_a_reply_counts_as_having_seen_the_dispute() -> None:
-    b = Builder()
-    state = fold([b.started(), _opened(b), b.posted(ADMIN, 1)])
+    b = ThreadBuilder()
+    state = fold([b.started(), b.dispute_opened(b.customer), b.message(ADMIN)])
     assert not state.has_news_for("admin")
     assert state.has_news_for("customer") and state.unread_for("customer") == 1
     assert not state.unseen_dispute_for("customer")  # the customer opened it
 
 
 def test_mark_as_unread_brings_messages_back_but_not_a_seen_dispute() -> None:
-    b = Builder()
-    events: list[ThreadEvent] = [b.started(), b.posted(CUSTOMER, 1), _opened(b)]
-    events.append(ThreadReadV1(**b.common(ADMIN), party="admin", read_up_to=1))
-    events.append(ThreadMarkedUnreadV1(**b.common(ADMIN), party="admin", read_up_to=0))
+    b = ThreadBuilder()
+    events: list[ThreadEvent] = [b.started(), b.message(b.customer), b.dispute_opened(b.customer)]
+    events.append(b.read(ADMIN))
+    events.append(b.marked_unread(ADMIN, 0))
     state = fold(events)
     assert state.attention_for("admin") == Attention(unread_messages=1, unseen_dispute=False)
 
 
 def test_a_closed_dispute_is_no_longer_news_and_a_new_one_is() -> None:
-    b = Builder()
-    events: list[ThreadEvent] = [b.started(), _opened(b)]
-    opened_at = fold(events).disputes[0].opened_at
-    events.append(DisputeClosedV1(**b.common(CUSTOMER), dispute_no=1, opened_at=opened_at))
+    b = ThreadBuilder()
+    events: list[ThreadEvent] = [b.started(), b.dispute_opened(b.customer)]
+    events.append(b.dispute_closed(b.customer))
     assert not fold(events).has_news_for("admin")
-    events.append(_opened(b, no=2))
+    events.append(b.dispute_opened(b.customer))
     assert fold(events).unseen_dispute_for("admin")
 
 
 def test_a_stored_state_from_before_seen_versions_still_loads() -> None:
-    b = Builder()
-    dumped = fold([b.started(), _opened(b)]).model_dump(mode="json")
+    b = ThreadBuilder()
+    dumped = fold([b.started(), b.dispute_opened(b.customer)]).model_dump(mode="json")
     del dumped["seen_versions"]
     del dumped["disputes"][0]["opened_version"]
     old = ThreadState.model_validate(dumped)
