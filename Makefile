@@ -50,7 +50,7 @@ test-unit: setup
 # Every fault scenario on the whole running system (issue 13): SIGKILLs during load, paused broker and MongoDB,
 # an SMTP outage, a wiped broker; each audited against the store. Outside `make test`; several minutes.
 test-faults: setup
-	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m faults tests/faults tests/system/test_broker_recovery.py $(PYTEST_ARGS)
 
 # The MongoDB-backed suites (projections, notifier) once more on a second MongoDB-wire server, SecantusDB (MongoDB's
 # WiredTiger engine), so the code depends on MongoDB's semantics rather than on nx-27017's; outside `make test`.
