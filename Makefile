@@ -7,7 +7,7 @@ PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard contracts/pyproject.toml li
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup node-tools run test test-unit test-faults test-fidelity lint format schemas browser bench-write bench-read bench-notify up down clean
+.PHONY: setup node-tools run test test-unit test-faults test-fidelity lint format schemas browser bench-write bench-read bench-notify bench-system up down clean
 
 setup: $(STAMP)
 
@@ -80,6 +80,11 @@ bench-read: setup
 
 bench-notify: setup
 	$(BIN)/python bench/notify.py
+
+# The whole system as `make run` starts it, on free ports, at stepped post rates (issue 17); BENCH_SYSTEM_ARGS
+# passes --steps, --seconds, --screens.
+bench-system: setup
+	$(BIN)/python bench/system.py $(BENCH_SYSTEM_ARGS)
 
 COMPOSE := docker compose -f deploy/compose/compose.yaml --env-file deploy/compose/.env
 
