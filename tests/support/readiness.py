@@ -23,3 +23,8 @@ def ready(url: str, timeout: float = 5.0) -> bool:
     """/readyz answers 200 within ``timeout`` s."""
     r = readyz(url, timeout)
     return r is not None and r.status_code == 200
+
+
+# How soon /readyz must say a consumer lost its broker: the runtime's watch asks for end offsets every 2 s and
+# gives a broker 10 s to answer (aiokafka alone would wait out its 40 s request timeout), then restarts.
+BROKER_LOST_SECONDS = 30.0

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from tests.messaging.conftest import service_env
 from tests.support.polling import wait_for
+from tests.support.readiness import BROKER_LOST_SECONDS
 
 from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
@@ -51,7 +52,11 @@ def test_readyz_is_503_naming_the_orders_consumer_while_the_broker_is_gone(tmp_p
     try:
         service.start(lambda: ready(url), timeout=60)
         broker.stop()  # the consumer's connection breaks: it stops, then tries to start again
-        wait_for(lambda: orders_consumer_down(url, group), timeout=60, what="/readyz 503 naming the orders consumer")
+        wait_for(
+            lambda: orders_consumer_down(url, group),
+            timeout=BROKER_LOST_SECONDS,
+            what="/readyz 503 naming the orders consumer",
+        )
         broker = start_kafka(port, logs)  # back, empty (in-memory): the operator re-creates the topics
         asyncio.run(ensure_topics(kafka, list(ALL_TOPICS)))
         wait_for(lambda: ready(url), timeout=90, what="/readyz 200 after the orders consumer restarted")

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.notifier.harness import NotifierProcess
 from tests.support.mail import MailCatcher
 from tests.support.polling import wait_for
-from tests.support.readiness import not_consuming, ready
+from tests.support.readiness import BROKER_LOST_SECONDS, not_consuming, ready
 
 from ordertalk_contracts.topics import DEAD_LETTERS, THREAD_EVENTS
 from ordertalk_devstack.processes import free_port
@@ -28,7 +28,9 @@ def test_readyz_is_503_naming_the_consumer_while_the_broker_is_gone_and_200_once
         notifier.start()
         assert ready(notifier.url)
         broker.stop()  # the consumer's connection breaks: it stops, then tries to start again
-        wait_for(lambda: not_consuming(notifier.url), timeout=60, what="/readyz 503 naming the consumer")
+        wait_for(
+            lambda: not_consuming(notifier.url), timeout=BROKER_LOST_SECONDS, what="/readyz 503 naming the consumer"
+        )
         broker = start_kafka(port, logs)  # back, empty (in-memory): the operator re-creates the topics
         asyncio.run(ensure_topics(kafka, [THREAD_EVENTS, DEAD_LETTERS]))
         wait_for(lambda: ready(notifier.url), timeout=60, what="/readyz 200 after the consumer restarted")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.projections.harness import serve
 from tests.support.polling import wait_for
-from tests.support.readiness import not_consuming, ready, readyz
+from tests.support.readiness import BROKER_LOST_SECONDS, not_consuming, ready, readyz
 
 from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import free_port
@@ -26,7 +26,9 @@ def test_readyz_is_503_with_the_reason_while_the_broker_is_gone_and_200_once_it_
         with serve(kafka, mongo_url, server_logs) as service:
             assert ready(service.url)
             broker.stop()  # the consumer's connection breaks: it stops, then tries to start again
-            wait_for(lambda: not_consuming(service.url), timeout=60, what="/readyz 503 naming the consumer")
+            wait_for(
+                lambda: not_consuming(service.url), timeout=BROKER_LOST_SECONDS, what="/readyz 503 naming the consumer"
+            )
             body = readyz(service.url)
             assert body is not None and body.json()["workers"] is False
             broker = start_kafka(port, logs)  # back, empty (in-memory): the operator re-creates the topics

@@ -81,6 +81,7 @@ class ConsumerConfig:
     pipeline_depth: int = 64
     stall_seconds: float = 30.0
     check_seconds: float = 2.0
+    answer_seconds: float = 10.0  # a broker that leaves the watch's request unanswered this long is lost: restart
 
 
 @dataclass
@@ -375,10 +376,13 @@ class Consumer(Generic[E, S]):
                     raise RestartConsumer(f"topic {topic} has {count} partitions, not {partitions[topic]}")
             if not assigned:
                 continue
-            try:
-                ends = await consumer.end_offsets(list(assigned))
+            try:  # aiokafka waits out its request timeout (40 s) before it gives up on a broker that is gone
+                ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), self.config.answer_seconds)
             except KafkaError as exc:
                 raise RestartConsumer(f"end offsets: {type(exc).__name__}: {exc}") from exc
+            except TimeoutError as exc:
+                waited = self.config.answer_seconds
+                raise RestartConsumer(f"the broker left end offsets unanswered for {waited:.0f}s") from exc
             now = time.monotonic()
             for tp in list(self.health.ends):
                 if tp not in assigned:
