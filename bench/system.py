@@ -9,8 +9,9 @@ Idempotency-Key, each post followed by the poster's read-your-writes list read (
 EXTRA_EVERY also marks unread or opens or closes a dispute. Per step it prints the rate sustained, the posts'
 HTTP p50/p99, post -> visible in the poster's list p50/p99, post -> admin bell alert p99, e-mails sent per second,
 the consumers' lag at mid-step and at its end, and CPU per post and RSS of every process. Then, in the same run,
-the empty HTTP route (messaging /healthz) and closed-loop posts, and their ratio. Stops everything by its process
-ids at the end.
+the empty HTTP route (messaging /healthz) and closed-loop posts, the raw event-store append, the raw broker produce
+and a raw MongoDB ``insert_many`` of copies of the projections' documents, and the ratios. Stops everything by its
+process ids at the end.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from aiokafka import AIOKafkaProducer  # noqa: E402
 from bench.system_mix import VISIBLE_WITHIN, Actor, Connection, HttpError, Mix, Post, Screen, StepLog  # noqa: E402
 from bench.system_probe import Usage, consumer_lag, load_average, mail_count, own_usage, relay_backlog, usage  # noqa: E402
 from bench.write import raw_broker_rate, raw_store_rates  # noqa: E402
+from pymongo import AsyncMongoClient  # noqa: E402
 
 from ordertalk_contracts import ORDERS, Customer, OrderRegisteredV1, dump  # noqa: E402
 from ordertalk_devstack.processes import free_port  # noqa: E402
@@ -51,6 +53,8 @@ MAX_IN_FLIGHT = 256  # busy slots at most; a due post finding all busy is skippe
 SUSTAINED = 0.95  # a step is sustained when this share of its due posts was answered, on time
 VISIBLE_GOAL = 0.100  # post -> visible p99 of the step the report names
 DRAIN_SECONDS = 15.0
+RAW_MONGO_DOCS = 10000  # at most, copied from the projections' largest collection
+RAW_MONGO_CHUNK = 500
 SETTLE_SECONDS = 60.0  # before a step: the previous step's backlog carried, at most this long
 ALERT_WAIT = 5.0
 CLOSED_LOOP_CLIENTS = 16
@@ -347,6 +351,28 @@ class Bench:
             f" raw broker / closed-loop posts {broker / self.post_rate:.1f}"
         )
 
+    async def raw_mongo(self) -> None:
+        """A raw ``insert_many`` of copies of the projections' documents (their largest collection)."""
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(self.stack.env["MONGO_URL"])
+        try:
+            db = client[self.stack.env["MONGO_DB"]]
+            names = [name for name in await db.list_collection_names() if not name.startswith("notifier")]
+            sizes = {name: await db[name].estimated_document_count() for name in names}
+            source = max(sizes, key=lambda name: sizes[name])
+            docs = [doc async for doc in db[source].find({}, {"_id": 0}).limit(RAW_MONGO_DOCS)]
+            target = db["bench_raw_copy"]
+            started = time.perf_counter()
+            for i in range(0, len(docs), RAW_MONGO_CHUNK):
+                await target.insert_many(docs[i : i + RAW_MONGO_CHUNK], ordered=False)
+            rate = len(docs) / (time.perf_counter() - started)
+            await db.drop_collection("bench_raw_copy")
+        finally:
+            await client.close()
+        print(
+            f"raw MongoDB insert_many of {len(docs)} copies of '{source}' documents (chunks of {RAW_MONGO_CHUNK}):"
+            f" {rate:.0f} docs/s; ratio closed-loop posts / raw docs {self.post_rate / rate:.2f}"
+        )
+
     async def run(self, steps: list[int], seconds: float) -> None:
         """Screens, steps, the empty route; then the summary."""
         await register(self.stack, self.people.orders, self.people.admin_token)
@@ -369,6 +395,7 @@ class Bench:
             await self.settle()
             await self.empty_and_closed_loop()
             await self.raw()
+            await self.raw_mongo()
         finally:
             for task in tasks:
                 task.cancel()
