@@ -38,13 +38,23 @@ class Connection:
     async def request(
         self, method: str, path: str, headers: dict[str, str], body: bytes = b""
     ) -> tuple[int, dict[bytes, bytes], bytes]:
-        """Send one request; reconnects if the server closed the connection."""
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await self._exchange(method, path, headers, body)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError) as exc:
-            await self.close()
-            raise HttpError(f"{type(exc).__name__}: {exc}") from exc
+        """Send one request; reconnects if the server closed the connection.
+
+        A kept-alive connection the server closed while idle (uvicorn after 5 s) fails before any answer byte:
+        the request is then sent once more on a new connection, as HTTP clients do (every write carries an
+        Idempotency-Key, so a second try cannot post twice).
+        """
+        for attempt in (1, 2):
+            reused = self._writer is not None
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await self._exchange(method, path, headers, body)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError) as exc:
+                await self.close()
+                if attempt == 1 and reused and _closed_while_idle(exc):
+                    continue
+                raise HttpError(f"{type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")
 
     async def _exchange(
         self, method: str, path: str, headers: dict[str, str], body: bytes
@@ -77,6 +87,13 @@ class Connection:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+
+def _closed_while_idle(exc: Exception) -> bool:
+    """Whether a request failed because the server had closed the connection before it (no answer byte came)."""
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return not exc.partial
+    return isinstance(exc, ConnectionResetError | BrokenPipeError)
 
 
 @dataclass(frozen=True)
