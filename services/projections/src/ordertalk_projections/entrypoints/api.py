@@ -23,6 +23,16 @@ from ordertalk_runtime.problems import Problem, install_problem_handlers, proble
 
 POSITION_HEADER = "X-Projection-Position"
 After = Annotated[int | None, Query(ge=0, description="Wait (up to 2 s) until this global position is applied.")]
+AfterOrder = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="The order whose event stands at `after` (a write's answer names it): the wait then ends when "
+        "that order's thread has reached `after`, exactly (without it, when the highest position applied has, "
+        "which an event of another order can reach first). X-Projection-Position is at least `after` once it has.",
+    ),
+]
 Page = Annotated[int, Query(ge=1, le=100_000)]
 THREAD_TYPES = (
     "all; unread: threads with unread messages for you (the bell's Messages); disputes: threads with an open "
@@ -109,9 +119,10 @@ def create_app(
         page: Page = 1,
         per_page: PerPage = 25,
         after: After = None,
+        after_order: AfterOrder = None,
     ) -> dict[str, Any]:
         viewer = _viewer(principal)
-        gen, position = await rs.generation_after(after)
+        gen, position = await rs.generation_after(after, written_in=after_order, viewer=viewer)
         docs, total = await rs.queries.threads(gen, viewer, q, type, page, per_page)
         response.headers[POSITION_HEADER] = str(position)
         items = [thread_row(d, viewer.party) for d in docs]
@@ -119,10 +130,15 @@ def create_app(
 
     @app.get("/v1/threads/{order_id}", tags=["threads"], responses=NOT_FOUND)
     async def get_thread(
-        principal: CurrentPrincipal, rs: SideDep, response: Response, order_id: str, after: After = None
+        principal: CurrentPrincipal,
+        rs: SideDep,
+        response: Response,
+        order_id: str,
+        after: After = None,
+        after_order: AfterOrder = None,
     ) -> dict[str, Any]:
         viewer = _viewer(principal)
-        gen, position = await rs.generation_after(after, order_id)
+        gen, position = await rs.generation_after(after, order_id, written_in=after_order, viewer=viewer)
         doc = await rs.queries.thread(gen, viewer, order_id)
         if doc is None:
             raise _not_found(order_id)
@@ -138,29 +154,43 @@ def create_app(
         page: Page = 1,
         per_page: PerPage = 25,
         after: After = None,
+        after_order: AfterOrder = None,
     ) -> dict[str, Any]:
         viewer = _viewer(principal)
-        gen, position = await rs.generation_after(after)
+        gen, position = await rs.generation_after(after, written_in=after_order, viewer=viewer)
         docs, total = await rs.queries.orders(gen, viewer, messages, page, per_page)
         response.headers[POSITION_HEADER] = str(position)
         return {"items": [order_row(d) for d in docs], "total": total, "page": page, "per_page": per_page}
 
     @app.get("/v1/orders/{order_id}", tags=["orders"], responses=NOT_FOUND)
     async def get_order(
-        principal: CurrentPrincipal, rs: SideDep, response: Response, order_id: str, after: After = None
+        principal: CurrentPrincipal,
+        rs: SideDep,
+        response: Response,
+        order_id: str,
+        after: After = None,
+        after_order: AfterOrder = None,
     ) -> dict[str, Any]:
-        gen, position = await rs.generation_after(after, order_id)
-        doc = await rs.queries.order(gen, _viewer(principal), order_id)
+        viewer = _viewer(principal)
+        gen, position = await rs.generation_after(after, order_id, written_in=after_order, viewer=viewer)
+        doc = await rs.queries.order(gen, viewer, order_id)
         if doc is None:
             raise _not_found(order_id)
         response.headers[POSITION_HEADER] = str(position)
         return order_row(doc)
 
     @app.get("/v1/bell", tags=["bell"])
-    async def bell(principal: CurrentPrincipal, rs: SideDep, response: Response, after: After = None) -> BellCounts:
+    async def bell(
+        principal: CurrentPrincipal,
+        rs: SideDep,
+        response: Response,
+        after: After = None,
+        after_order: AfterOrder = None,
+    ) -> BellCounts:
         """The caller's bell: threads with news (the badge), threads with unread messages, unseen open disputes."""
-        gen, position = await rs.generation_after(after)
+        viewer = _viewer(principal)
+        gen, position = await rs.generation_after(after, written_in=after_order, viewer=viewer)
         response.headers[POSITION_HEADER] = str(position)
-        return await rs.queries.bell(gen, _viewer(principal))
+        return await rs.queries.bell(gen, viewer)
 
     return app

@@ -3,6 +3,7 @@ import config from "/config.js";
 import { clearSession, getSession, signInUrl } from "./session.js";
 
 const POSITION_KEY = "ordertalk.position";
+const POSITION_ORDER_KEY = "ordertalk.position.order"; // the order whose event stands at that position
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -17,9 +18,16 @@ export function lastPosition() {
   return Number(sessionStorage.getItem(POSITION_KEY) || 0);
 }
 
-export function notePosition(position) {
+// The order of the last position noted, when it is known: reads then wait for that thread exactly.
+function lastPositionOrder() {
+  return sessionStorage.getItem(POSITION_ORDER_KEY) || undefined;
+}
+
+export function notePosition(position, orderId) {
   if (Number.isSafeInteger(position) && position > lastPosition()) {
     sessionStorage.setItem(POSITION_KEY, String(position));
+    if (typeof orderId === "string" && orderId) sessionStorage.setItem(POSITION_ORDER_KEY, orderId);
+    else sessionStorage.removeItem(POSITION_ORDER_KEY);
   }
 }
 
@@ -66,13 +74,14 @@ async function request(base, path, { method = "GET", body, params } = {}) {
   }
   const data = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, data);
-  if (data && typeof data.position === "number") notePosition(data.position);
+  if (data && typeof data.position === "number") notePosition(data.position, data.order_id);
   return data;
 }
 
 function read(path, params = {}) {
   const after = lastPosition();
-  return request(config.projectionsUrl, path, { params: { ...params, after: after > 0 ? after : undefined } });
+  const since = after > 0 ? { after, after_order: lastPositionOrder() } : {};
+  return request(config.projectionsUrl, path, { params: { ...params, ...since } });
 }
 
 function write(path, body) {

@@ -70,7 +70,7 @@ export function watchBell(shellUpdate) {
       } catch {
         return;
       }
-      if (typeof data.position === "number") notePosition(data.position);
+      if (typeof data.position === "number") notePosition(data.position, data.order_id);
       onCounts(data.counts || data, data);
     });
     source.addEventListener("error", (event) => {
