@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from ordertalk_threadstate import GapDetected, ThreadState, apply_event, excerpt
+from ordertalk_threadstate import GapDetected, apply_event, excerpt
 from tests.notifier.events import ADMIN, ThreadBuilder
+from tests.support.folding import fold
 
 from ordertalk_contracts import ThreadEvent
-
-
-def fold(events: list[ThreadEvent]) -> ThreadState:
-    state = None
-    for event in events:
-        state = apply_event(state, event)
-    assert state is not None
-    return state
 
 
 def test_unread_counts_messages_by_the_other_side_after_the_read_position() -> None:

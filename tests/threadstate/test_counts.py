@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ordertalk_threadstate import Attention, BellCounts, ThreadState, bell_counts
 from tests.notifier.events import ADMIN, ThreadBuilder
-from tests.threadstate.test_apply_event import fold
+from tests.support.folding import fold
 
 from ordertalk_contracts import ThreadEvent
 

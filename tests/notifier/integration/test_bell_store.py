@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from ordertalk_threadstate import ThreadState, apply_event
 from tests.notifier.events import ADMIN, ThreadBuilder
+from tests.support.folding import fold
 
-from ordertalk_contracts import ThreadEvent
 from ordertalk_notifier.adapters.mongo import MongoThreadStore, connect, ensure_indexes
 from ordertalk_notifier.fakes import InMemoryThreadStore
-
-
-def fold(events: list[ThreadEvent]) -> ThreadState:
-    state: ThreadState | None = None
-    for event in events:
-        state = apply_event(state, event)
-    assert state is not None
-    return state
 
 
 async def test_counts_and_contributions_agree_with_the_fold(mongo_url: str) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from ordertalk_threadstate import ThreadState, apply_event
+from ordertalk_threadstate import ThreadState
 from ordertalk_threadstate.fields import PARTIES, news_field, unread_field, unseen_dispute_field
 from pymongo import ASCENDING
 from tests.notifier.events import ADMIN, ThreadBuilder
+from tests.support.folding import fold
 
-from ordertalk_contracts import ThreadEvent
 from ordertalk_notifier.adapters.mongo import (
     FORMER_FIELDS,
     THREADS,
@@ -18,14 +18,6 @@ from ordertalk_notifier.adapters.mongo import (
     ensure_indexes,
     upgrade_thread_fields,
 )
-
-
-def fold(events: list[ThreadEvent]) -> ThreadState:
-    state: ThreadState | None = None
-    for event in events:
-        state = apply_event(state, event)
-    assert state is not None
-    return state
 
 
 def former_doc(state: ThreadState) -> dict[str, object]:

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from ordertalk_threadstate import ThreadState, apply_event
 from tests.notifier.events import ADMIN, ThreadBuilder
+from tests.support.folding import fold
 
 from ordertalk_contracts import Actor, ThreadEvent
 from ordertalk_notifier.policy import Links, mail_excerpt, notifications_for
 
 LINKS = Links("store@example.com", "http://web/admin", "http://web/store/")
-
-
-def fold(events: list[ThreadEvent]) -> ThreadState:
-    state: ThreadState | None = None
-    for event in events:
-        state = apply_event(state, event)
-    assert state is not None
-    return state
 
 
 def recipients_of(history: list[ThreadEvent]) -> list[tuple[str, str]]:
