@@ -35,7 +35,7 @@ class ReadSide:
         """
         gen, stored = await self.queries.active_generation_and_position()
         applied = max(self.watch.position, stored)
-        if after is None or (written_in is None and applied >= after):
+        if not after or (written_in is None and applied >= after):  # 0: no write to wait for
             return gen, applied
         exact = written_in is not None and viewer is not None
 
