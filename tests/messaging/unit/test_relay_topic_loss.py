@@ -61,6 +61,22 @@ async def test_stops_while_the_topic_is_lost_and_republishes_everything_in_order
     assert positions.get(RELAY_NAME) == 6
 
 
+async def test_a_topic_that_was_missing_is_published_again_from_the_start_whatever_its_end_offsets_say() -> None:
+    log, positions, publisher = one_thread(3)
+    relay = relay_for(log, publisher, positions, check_seconds=0.02)
+    async with running(relay):
+        await wait_for(lambda: relay.position == 4)
+        publisher.wipe("topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)")
+        log.append_thread("2", 1)
+        relay.wake()
+        await wait_for(lambda: relay.problem is not None)
+        publisher.wiped = False  # created again, but reporting end offsets as if it held records
+        publisher.failures_left = 1  # and the first publish after it fails
+        publisher.restore()
+        await wait_for(lambda: relay.position == 6)
+    assert relay.rewinds == 1 and positions_sent(publisher) == [1, 2, 3, 4, 5, 6]
+
+
 async def test_resumes_where_it_was_when_the_topic_kept_its_records() -> None:
     log, positions, publisher = one_thread(3)
     relay = relay_for(log, publisher, positions, check_seconds=0.02)

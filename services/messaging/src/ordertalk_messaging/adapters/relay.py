@@ -77,6 +77,7 @@ class Relay:
     problem: str | None = field(default=None, init=False)
     rewinds: int = field(default=0, init=False)
     _suspect: bool = field(default=True, init=False)
+    _topic_was_missing: bool = field(default=False, init=False)  # deleted meanwhile: what it held is gone
     _verified_at: float = field(default=float("-inf"), init=False)
     _wakeup: asyncio.Event | None = field(default=None, init=False)
     _wake_pending: bool = field(default=False, init=False)
@@ -117,6 +118,7 @@ class Relay:
                     if self.problem is None:
                         log.error("relay stops publishing after position %d: %s", self.position, exc)
                     self.healthy, self.problem, self._suspect = False, str(exc), True
+                    self._topic_was_missing |= any(" is missing" in p for p in exc.problems.values())
                     await self._pause(stop, self.check_seconds, wake_early=False)
                     continue
                 except Exception as exc:
@@ -162,17 +164,22 @@ class Relay:
         return len(batch)
 
     async def _rewind_if_topic_lost(self) -> None:
-        """Before publishing again: start from the first event if the topic has none of what was published."""
+        """Before publishing again: start from the first event if the topic has none of what was published, or
+        was missing meanwhile (deleted and created again: whatever it reports, what it held is gone; the local
+        broker can even report the deleted topic's end offsets for the new one)."""
         await self.publisher.verify()
         self._verified_at = time.monotonic()
-        if self.position > 0 and await self.publisher.holds_nothing():
+        if self.position > 0 and (self._topic_was_missing or await self.publisher.holds_nothing()):
+            why = "was missing meanwhile" if self._topic_was_missing else "holds no record"
             log.warning(
-                "the topic holds no record though the relay had published up to position %d (the broker lost it):"
+                "the topic %s though the relay had published up to position %d (the broker lost it):"
                 " re-publishing from the store's first event",
+                why,
                 self.position,
             )
             self.position, self.rewinds = 0, self.rewinds + 1
             await self.record()  # durably: a relay restarted mid-way must not skip what the topic lost
+        self._topic_was_missing = False
         self._suspect = False
 
     def not_ready(self) -> list[str]:
