@@ -38,19 +38,24 @@ async def running(relay: Relay) -> AsyncIterator[None]:
         await task
 
 
+MISSING = "topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)"
+
+
+async def lose_the_topic_while_a_thread_arrives(relay: Relay, log: ListLog, publisher: RecordingPublisher) -> None:
+    """The broker loses the topic once the first thread is published; a second thread is stored meanwhile."""
+    await wait_for(lambda: relay.position == 4)
+    publisher.wipe(MISSING)
+    log.append_thread("2", 1)
+    relay.wake()
+    await wait_for(lambda: relay.problem is not None)
+
+
 async def test_stops_while_the_topic_is_lost_and_republishes_everything_in_order_once_it_is_back() -> None:
     log, positions, publisher = one_thread(3)
     relay = relay_for(log, publisher, positions, check_seconds=0.02)
     async with running(relay):
-        await wait_for(lambda: relay.position == 4)
-
-        publisher.wipe("topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)")
-        log.append_thread("2", 1)
-        relay.wake()
-        await wait_for(lambda: relay.problem is not None)
-        assert relay.not_ready() == [
-            "relay stopped: topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)"
-        ]
+        await lose_the_topic_while_a_thread_arrives(relay, log, publisher)
+        assert relay.not_ready() == [f"relay stopped: {MISSING}"]
         await asyncio.sleep(0.1)
         assert publisher.sent == [] and relay.position == 4  # nothing sent, nothing skipped
 
@@ -65,11 +70,7 @@ async def test_a_topic_that_was_missing_is_published_again_from_the_start_whatev
     log, positions, publisher = one_thread(3)
     relay = relay_for(log, publisher, positions, check_seconds=0.02)
     async with running(relay):
-        await wait_for(lambda: relay.position == 4)
-        publisher.wipe("topic ordertalk.thread-events.v1 is missing (configured with 6 partitions)")
-        log.append_thread("2", 1)
-        relay.wake()
-        await wait_for(lambda: relay.problem is not None)
+        await lose_the_topic_while_a_thread_arrives(relay, log, publisher)
         publisher.wiped = False  # created again, but reporting end offsets as if it held records
         publisher.failures_left = 1  # and the first publish after it fails
         publisher.restore()
