@@ -238,12 +238,22 @@ class ManagedProcess:
         while time.monotonic() < deadline:
             if not self.alive():
                 self._finish()
-                raise StartError(f"{self.name} exited with {self.popen.returncode}; see {self.log_path}")
+                raise StartError(
+                    f"{self.name} exited with {self.popen.returncode}; see {self.log_path}{self._log_tail()}"
+                )
             if ready():
                 return self
             time.sleep(0.05)
         self.stop()
-        raise StartError(f"{self.name} not ready after {timeout}s; see {self.log_path}")
+        raise StartError(f"{self.name} not ready after {timeout}s; see {self.log_path}{self._log_tail()}")
+
+    def _log_tail(self, lines: int = 25) -> str:
+        """The log's last lines, for an error message that tells why (a CI run keeps no temporary files)."""
+        try:
+            tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        return "".join(f"\n  | {line[:400]}" for line in tail)
 
     def alive(self) -> bool:
         """Whether the process still runs (without reaping it, so its process group id stays ours)."""

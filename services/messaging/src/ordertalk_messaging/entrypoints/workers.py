@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -28,15 +29,37 @@ def worker_argv(host: str, port: int, log_level: str) -> list[str]:
     return [sys.executable, "-m", "ordertalk_messaging", *command, "--log-level", log_level]
 
 
+def worker_env(n: int) -> dict[str, str]:
+    """The environment of worker ``n``: without the relay, and with a static-membership instance id of its own
+    (workers on one host would otherwise share one and fence each other out of the orders group)."""
+    base = os.environ.get("KAFKA_GROUP_INSTANCE_ID") or socket.gethostname()
+    return os.environ | {"RELAY_ENABLED": "false", "KAFKA_GROUP_INSTANCE_ID": f"{base}-worker{n}"}
+
+
 def relay_argv() -> list[str]:
     """The command line of the relay."""
     return [sys.executable, "-m", "ordertalk_messaging", "relay"]
 
 
+def _first_exit(ours: set[int]) -> tuple[int, int]:
+    """The pid and wait status of the first of ``ours`` to exit (after a stop, or on its own).
+
+    A child that is not ours (a helper some library ran and reaped itself) is passed over, not taken
+    for a dead worker.
+    """
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:  # a stop's poll() reaped every child first
+            return 0, 0
+        if pid in ours:
+            return pid, status
+        log.debug("process %d, not one of ours, exited", pid)
+
+
 def supervise(workers: Sequence[list[str]], relay: list[str] | None) -> int:
     """Run ``workers`` (without the relay) and ``relay``; answer 0 after a requested stop, 1 if one died."""
-    worker_env = os.environ | {"RELAY_ENABLED": "false"}
-    children = [subprocess.Popen(argv, env=worker_env) for argv in workers]
+    children = [subprocess.Popen(argv, env=worker_env(n)) for n, argv in enumerate(workers, 1)]
     if relay is not None:
         children.append(subprocess.Popen(relay, env=os.environ | {"RELAY_ENABLED": "true"}))
     names = {child.pid: f"worker {n + 1}" for n, child in enumerate(children[: len(workers)])}
@@ -52,10 +75,7 @@ def supervise(workers: Sequence[list[str]], relay: list[str] | None) -> int:
     previous = {sig: signal.signal(sig, stop_all) for sig in (signal.SIGTERM, signal.SIGINT)}
     log.info("supervising %d API workers%s", len(workers), " and the relay" if relay is not None else "")
     try:
-        try:
-            pid, status = os.wait()  # the first child to exit (after a stop, or on its own)
-        except ChildProcessError:  # a stop's poll() reaped every child first
-            pid, status = 0, 0
+        pid, status = _first_exit({child.pid for child in children})
         for child in children:
             if child.pid == pid:
                 child.returncode = os.waitstatus_to_exitcode(status)
