@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stamina
 
-from ordertalk_runtime.retry import Backoff
+from ordertalk_runtime.retry import Backoff, retrying
 
 
 def test_the_wait_doubles_from_the_initial_one_up_to_the_cap() -> None:
@@ -35,3 +35,28 @@ async def test_the_formula_is_staminas() -> None:
             if attempt.num < 7:
                 raise ValueError("again")
     assert announced == pytest.approx([b.delay(n) for n in range(1, 8)])
+
+
+async def test_retrying_within_a_bound_gives_up_with_the_last_error() -> None:
+    tries: list[int] = []
+
+    async def broken() -> None:
+        tries.append(1)
+        raise ConnectionError(f"try {len(tries)}")
+
+    with pytest.raises(ConnectionError):
+        await retrying(broken, on=(ConnectionError,), what="a broken call", within=0.3)
+    assert len(tries) > 1  # it did retry before the bound
+
+
+async def test_retrying_returns_once_the_call_succeeds() -> None:
+    tries: list[int] = []
+
+    async def flaky(value: str) -> str:
+        tries.append(1)
+        if len(tries) < 3:
+            raise ConnectionError("not yet")
+        return value
+
+    assert await retrying(flaky, "done", on=(ConnectionError,), what="a flaky call", within=10.0) == "done"
+    assert len(tries) == 3

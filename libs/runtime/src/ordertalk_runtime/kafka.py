@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import socket
 from typing import Any, Literal
 
@@ -16,7 +14,7 @@ from aiokafka.protocol.metadata import MetadataRequest
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-log = logging.getLogger(__name__)
+from ordertalk_runtime.retry import retrying
 
 
 class KafkaSettings(BaseSettings):
@@ -120,22 +118,19 @@ def forbid_implicit_topic_creation() -> None:
 
 
 async def ensure_topics(settings: KafkaSettings, topics: tuple[str, ...] | list[str]) -> None:
-    """Create the topics that do not exist yet (retrying while the broker starts)."""
-    for attempt in range(30):
-        admin = AIOKafkaAdminClient(**settings.client_kwargs())
-        try:
-            await admin.start()
-            existing = set(await admin.list_topics())
-            missing = [t for t in topics if t not in existing]
-            if missing:
-                new = [NewTopic(t, settings.topic_partitions, settings.topic_replication) for t in missing]
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    await admin.create_topics(new)
-            return
-        except KafkaError as exc:
-            if attempt == 29:
-                raise
-            log.info("broker not ready (%s); retrying", exc)
-            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
-        finally:
-            await admin.close()
+    """Create the topics that do not exist yet (retried by the one policy while the broker starts, up to a minute)."""
+    await retrying(_create_missing, settings, topics, on=(KafkaError,), what="checking the topics", within=60.0)
+
+
+async def _create_missing(settings: KafkaSettings, topics: tuple[str, ...] | list[str]) -> None:
+    admin = AIOKafkaAdminClient(**settings.client_kwargs())
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            new = [NewTopic(t, settings.topic_partitions, settings.topic_replication) for t in missing]
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+    finally:
+        await admin.close()

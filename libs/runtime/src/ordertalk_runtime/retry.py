@@ -59,8 +59,11 @@ def restart_backoff(initial: float = RESTART_INITIAL, cap: float = RESTART_MAX) 
     return Backoff(initial, cap, jitter=initial)
 
 
-async def retrying(call: Callable[..., Awaitable[T]], *args: object, on: Transient, what: str) -> T:
-    """``await call(*args)``, retrying ``on`` errors without end (each logged) with the policy's back-off."""
+async def retrying(
+    call: Callable[..., Awaitable[T]], *args: object, on: Transient, what: str, within: float | None = None
+) -> T:
+    """``await call(*args)``, retrying ``on`` errors (each logged) with the policy's back-off: without end, or for
+    ``within`` seconds, after which the last error is raised."""
 
     async def logged() -> T:
         try:
@@ -69,7 +72,7 @@ async def retrying(call: Callable[..., Awaitable[T]], *args: object, on: Transie
             log.warning("%s failed (%s: %s); retrying", what, type(exc).__name__, exc)
             raise
 
-    caller = stamina.AsyncRetryingCaller(attempts=None, timeout=None, **POLICY.stamina_kwargs())
+    caller = stamina.AsyncRetryingCaller(attempts=None, timeout=within, **POLICY.stamina_kwargs())
     return await caller(on, logged)
 
 
