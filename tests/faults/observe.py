@@ -110,6 +110,16 @@ class Observer:
                 return rows
             page += 1
 
+    def thread_view(self, order_id: str, principal: Principal) -> dict[str, Any]:
+        """A thread view with every message: its latest page, then each older page before it (oldest first)."""
+        path = f"/v1/threads/{order_id}"
+        detail: dict[str, Any] = self._get("projections", path, principal, limit=200)
+        messages, page = list(detail["messages"]), detail
+        while page["older"]:
+            page = self._get("projections", path, principal, limit=200, before_seq=page["next_before_seq"])
+            messages = [*page["messages"], *messages]
+        return detail | {"messages": messages}
+
     def pending_mails(self) -> int:
         """Outbox rows of the notifier not yet sent (a claimed one whose sender died stays pending)."""
         client: MongoClient[dict[str, Any]]
@@ -126,7 +136,7 @@ class Observer:
         states = folded.states
         problems += list_problems("projections list (admin)", self.thread_rows(ADMIN_PRINCIPAL), states, ADMIN)
         for order_id, state in sorted(states.items()):
-            detail = self._get("projections", f"/v1/threads/{order_id}", ADMIN_PRINCIPAL)
+            detail = self.thread_view(order_id, ADMIN_PRINCIPAL)
             problems += detail_problems("projections thread view", detail, state, folded.events)
         admin_bell = expected_bell(states.values(), ADMIN)
         for service in ("projections", "notifier"):

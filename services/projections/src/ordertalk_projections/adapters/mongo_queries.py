@@ -103,10 +103,19 @@ class MongoReadQueries:
         """One thread the viewer may see."""
         return await self.db[gen.threads].find_one({"_id": order_id, **scope(viewer)})
 
-    async def messages(self, gen: Generation, order_id: str) -> list[Document]:
-        """Every message of a thread, oldest first."""
-        cursor = self.db[gen.messages].find({"order_id": order_id}).sort("seq", ASCENDING)
-        return await cursor.to_list(None)
+    async def messages(
+        self, gen: Generation, order_id: str, before_seq: int | None, limit: int
+    ) -> tuple[list[Document], bool]:
+        """The latest ``limit`` messages below ``before_seq`` (oldest first) and whether older ones exist.
+
+        One query on the (order_id, seq) index, newest first, one message more than the page to know.
+        """
+        flt: dict[str, Any] = {"order_id": order_id}
+        if before_seq is not None:
+            flt["seq"] = {"$lt": before_seq}
+        cursor = self.db[gen.messages].find(flt).sort("seq", DESCENDING).limit(limit + 1)
+        newest_first = await cursor.to_list(limit + 1)
+        return newest_first[:limit][::-1], len(newest_first) > limit
 
     async def orders(
         self, gen: Generation, viewer: Viewer, messages: OrderMessages, page: int, per_page: int

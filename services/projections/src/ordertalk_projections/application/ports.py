@@ -110,8 +110,11 @@ class ReadModelReader(Protocol):
         """One thread the viewer may see."""
         ...
 
-    async def messages(self, gen: Generation, order_id: str) -> list[Document]:
-        """Every message of a thread, oldest first."""
+    async def messages(
+        self, gen: Generation, order_id: str, before_seq: int | None, limit: int
+    ) -> tuple[list[Document], bool]:
+        """A page of a thread's messages: the latest ``limit`` with a seq below ``before_seq`` (None: the latest),
+        oldest first, and whether older messages exist before it."""
         ...
 
     async def orders(

@@ -164,8 +164,12 @@ def _started(doc: Document) -> str | None:
     return str(value) if value else None
 
 
-def thread_detail(doc: Document, party: str, messages: list[Document]) -> Document:
-    """A ThreadRow with every message (oldest first) and the whole dispute history."""
+def thread_detail(doc: Document, party: str, messages: list[Document], older: bool = False) -> Document:
+    """A ThreadDetail: a ThreadRow with one page of messages (oldest first) and the whole dispute history.
+
+    Nothing here is computed from the messages: the counts, read positions and disputes come from the
+    thread's state, so a page answers them as the whole thread would. ``older``: messages exist before the page.
+    """
     state = ThreadState.model_validate(doc["state"])
     row = thread_row(doc, party)
     row["messages"] = [
@@ -179,6 +183,8 @@ def thread_detail(doc: Document, party: str, messages: list[Document]) -> Docume
         for m in messages
     ]
     row["disputes"] = [d.model_dump(mode="json") for d in state.disputes]
+    row["older"] = older and bool(messages)
+    row["next_before_seq"] = messages[0]["seq"] if row["older"] else None
     return row
 
 

@@ -134,16 +134,30 @@ def create_app(
         rs: SideDep,
         response: Response,
         order_id: str,
+        limit: Annotated[int, Query(ge=1, le=200, description="How many messages the page holds at most.")] = 50,
+        before_seq: Annotated[
+            int | None,
+            Query(
+                ge=1,
+                description="Only messages with a seq below this one: the previous answer's `next_before_seq` "
+                "(without it, the latest messages).",
+            ),
+        ] = None,
         after: After = None,
         after_order: AfterOrder = None,
     ) -> dict[str, Any]:
+        """The thread with one page of its messages: the latest, or those before `before_seq` (oldest first).
+
+        `older` says whether messages exist before the page; pass `next_before_seq` as `before_seq` for them.
+        """
         viewer = _viewer(principal)
         gen, position = await rs.generation_after(after, order_id, written_in=after_order, viewer=viewer)
         doc = await rs.queries.thread(gen, viewer, order_id)
         if doc is None:
             raise _not_found(order_id)
         response.headers[POSITION_HEADER] = str(max(position, int(doc.get("position", 0))))
-        return thread_detail(doc, viewer.party, await rs.queries.messages(gen, order_id))
+        messages, older = await rs.queries.messages(gen, order_id, before_seq, limit)
+        return thread_detail(doc, viewer.party, messages, older)
 
     @app.get("/v1/orders", tags=["orders"])
     async def list_orders(
