@@ -7,7 +7,7 @@ PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard contracts/pyproject.toml li
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup node-tools run test test-unit test-faults test-fidelity lint format schemas browser bench-write bench-read bench-notify bench-system up down clean
+.PHONY: setup node-tools run test test-unit test-faults test-fidelity lint format schemas browser bench-write bench-long bench-read bench-notify bench-system up down clean
 
 setup: $(STAMP)
 
@@ -74,6 +74,10 @@ schemas: setup
 
 bench-write: setup
 	$(BIN)/python bench/write.py
+
+# A thread of 10,000 messages: HTTP post p50/p99 and a cold load of its aggregate, snapshots on and off (issue 17)
+bench-long: setup
+	$(BIN)/python bench/long_thread.py
 
 bench-read: setup
 	$(BIN)/python bench/read.py

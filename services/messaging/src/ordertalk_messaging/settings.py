@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     )
     writer_max_queue: int = Field(default=5000, ge=1, alias="WRITER_MAX_QUEUE")
     aggregate_cache_maxsize: int = Field(default=10_000, ge=0, alias="AGGREGATE_CACHE_MAXSIZE")
+    snapshot_interval: int = Field(
+        default=100,
+        ge=0,
+        alias="SNAPSHOT_INTERVAL",
+        description="Snapshot a thread every this many events, so a cold load reads fewer than that many (0: off).",
+    )
     cors_origins: str = Field(default=DEFAULT_CORS, alias="CORS_ORIGINS")
     relay_enabled: bool = Field(default=True, alias="RELAY_ENABLED", description="Run the relay inside serve.")
     relay_republish_on_start: bool = Field(default=False, alias="RELAY_REPUBLISH_ON_START")
@@ -71,6 +77,9 @@ class Settings(BaseSettings):
         # its save then conflicts on the version, and the writer catches it up and decides again.
         env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
         env["DEEPCOPY_FROM_AGGREGATE_CACHE"] = "n"
+        # Snapshots in the library's snapshots table, written by MessagingStore in the events' own commit.
+        env["SNAPSHOT_INTERVAL"] = str(self.snapshot_interval)
+        env["IS_SNAPSHOTTING_ENABLED"] = "y" if self.snapshot_interval else "n"
         if self.event_store == "postgres":
             from ordertalk_messaging.adapters.storage.postgres_recorder import RECORDER_TOPIC as POSTGRES_RECORDER
 

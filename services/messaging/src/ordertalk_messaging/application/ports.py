@@ -28,6 +28,9 @@ KeyUse = Replay | Mismatch | None  # None: the key is free (lookup) or now holds
 IN_TRANSACTION = "in_transaction"
 """The ``Application.save`` keyword whose callable a recorder runs inside the events' transaction."""
 
+SNAPSHOTS = "snapshots"
+"""The ``insert_events`` keyword whose stored snapshots a recorder writes in the events' transaction."""
+
 InTransaction = Callable[[Any, Sequence[int]], None]
 """Called with the transaction's cursor and the new events' notification ids, before the commit."""
 

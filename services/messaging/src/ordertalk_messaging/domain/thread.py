@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Snapshot as LibrarySnapshot
+from eventsourcing.utils import get_topic, resolve_topic
 
 from ordertalk_messaging.domain.errors import DisputeConflict
+from ordertalk_messaging.domain.message_ids import MessageIds
 from ordertalk_messaging.domain.participant import Participant
 from ordertalk_messaging.domain.text import clean_body, clean_reason
 
 THREAD_NAMESPACE = UUID("5b7c1f0e-3d2a-5e49-9a61-0c8f4e2b7d13")
-_APPEND_ONLY = frozenset({"message_parties", "message_ids"})  # messages are added, never changed or removed
+_STARTED = ("order_id", "order_number", "customer_id", "customer_name", "customer_email")
+_COUNTERS = ("message_count", "last_posted", "read_positions", "seen_versions", "dispute_count")
 
 
 def thread_id_for(order_id: str) -> UUID:
@@ -43,7 +47,15 @@ class PostedMessage:
 
 
 class OrderThread(Aggregate):
-    """One order's thread: messages, read positions per party, disputes."""
+    """One order's thread: messages, read positions per party, disputes.
+
+    It holds what its rules need, not its messages: their count, each party's latest seq, the read
+    positions, the disputes and every message id (a repeated id posts nothing). ``Snapshot`` stores
+    that state every SNAPSHOT_INTERVAL events; ``snapshot_version`` is the version of the latest
+    snapshot this thread was loaded from or saved with (0: none), not part of its state.
+    """
+
+    class_version: ClassVar[int] = 1  # of the snapshot state; see Snapshot
 
     @staticmethod
     def create_id(order_id: str) -> UUID:
@@ -65,45 +77,119 @@ class OrderThread(Aggregate):
         self.customer_id = customer_id
         self.customer_name = customer_name
         self.customer_email = customer_email
-        self.message_parties: list[str] = []
-        self.message_ids: dict[UUID, tuple[int, int]] = {}
+        self.message_count = 0
+        self.last_posted: dict[str, int] = {}  # per party, the seq of its latest message
+        self.message_ids = MessageIds()
         self.read_positions: dict[str, int] = {}
         self.seen_versions: dict[str, int] = {}  # per party, the version of its last read or message
         self.dispute_count = 0
         self.open_dispute: OpenDispute | None = None
+        self.snapshot_version = 0
+
+    # --- snapshots -----------------------------------------------------------------------------
+
+    class Snapshot(LibrarySnapshot):
+        """A thread's state at a version, as plain JSON values (its message ids as one hex string).
+
+        ``state`` carries ``class_version`` when OrderThread's is above 1. When the state changes shape,
+        raise ``OrderThread.class_version`` and add ``upcast_v<n>_v<n+1>(state)`` static methods: a
+        snapshot of an older shape is upcast when loaded, as the library does for events. Snapshots are
+        derived data: deleting them (the snapshots table) only makes the next loads replay every event.
+        """
+
+        @classmethod
+        def take(cls, aggregate: Any) -> OrderThread.Snapshot:
+            """The snapshot of ``aggregate`` (an OrderThread) at its current version."""
+            assert isinstance(aggregate, OrderThread)
+            state = aggregate.snapshot_state()
+            if OrderThread.class_version > 1:
+                state["class_version"] = OrderThread.class_version
+            return cls(
+                originator_id=aggregate.id,
+                originator_version=aggregate.version,
+                timestamp=cls.create_timestamp(),
+                topic=get_topic(type(aggregate)),
+                state=state,
+            )
+
+        def mutate(self, _: Any) -> OrderThread:
+            """The thread this snapshot holds (upcast to the current shape first)."""
+            cls = resolve_topic(self.topic)
+            assert issubclass(cls, OrderThread)
+            state = dict(self.state)
+            version = state.pop("class_version", 1)
+            while version < cls.class_version:
+                getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
+                version += 1
+            thread: OrderThread = cls.from_snapshot_state(self.originator_id, self.originator_version, state)
+            return thread
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """This thread's state as plain JSON values (datetimes and Participants are transcoded)."""
+        current = self.open_dispute
+        dispute = None
+        if current is not None:
+            dispute = {
+                "dispute_no": current.dispute_no,
+                "opened_at": current.opened_at,
+                "opened_by": current.opened_by,
+                "opened_version": current.opened_version,
+            }
+        return {
+            **{name: getattr(self, name) for name in (*_STARTED, *_COUNTERS)},
+            "created_on": self.created_on,
+            "modified_on": self.modified_on,
+            "open_dispute": dispute,
+            "message_ids": self.message_ids.state(),
+        }
+
+    @classmethod
+    def from_snapshot_state(cls, thread_id: UUID, version: int, state: dict[str, Any]) -> OrderThread:
+        """The thread ``state`` (a ``snapshot_state``) describes at ``version``."""
+        thread = object.__new__(cls)
+        dispute = state["open_dispute"]
+        vars(thread).update(
+            _id=thread_id,
+            _version=version,
+            _created_on=state["created_on"],
+            _modified_on=state["modified_on"],
+            _pending_events=[],
+            **{name: state[name] for name in _STARTED},
+            message_count=int(state["message_count"]),
+            last_posted=dict(state["last_posted"]),
+            message_ids=MessageIds.from_state(state["message_ids"]),
+            read_positions=dict(state["read_positions"]),
+            seen_versions=dict(state["seen_versions"]),
+            dispute_count=int(state["dispute_count"]),
+            open_dispute=None if dispute is None else OpenDispute(**dispute),
+            snapshot_version=version,
+        )
+        return thread
 
     # --- undo -----------------------------------------------------------------------------------
 
     def memento(self) -> dict[str, Any]:
         """This thread's state, to ``restore`` if changes decided after it are not saved.
 
-        Messages are only ever added, so their list and dict are remembered by their lengths and
-        ``restore`` drops what came after: a long thread costs no copy. Every other attribute is
-        immutable or a small list or dict of immutable values, copied: far cheaper than replaying
-        the thread's events.
+        Message ids are only ever added, so they are remembered by their count and ``restore`` drops
+        what came after: a long thread costs no copy. Every other attribute is immutable or a small
+        list or dict of immutable values, copied: far cheaper than replaying the thread's events.
         """
         return {
-            k: len(v) if k in _APPEND_ONLY else v.copy() if isinstance(v, list | dict) else v
+            k: len(v) if isinstance(v, MessageIds) else v.copy() if isinstance(v, list | dict) else v
             for k, v in vars(self).items()
         }
 
     def restore(self, memento: dict[str, Any]) -> None:
         """Go back to the state of ``memento`` (unsaved events and their effects are dropped)."""
-        parties, ids = self.message_parties, self.message_ids
-        del parties[memento["message_parties"] :]
-        for _ in range(len(ids) - memento["message_ids"]):
-            ids.popitem()  # the latest added first
+        ids = self.message_ids
+        ids.truncate(memento["message_ids"])
         state = vars(self)
         state.clear()
         state.update({k: v.copy() if isinstance(v, list | dict) else v for k, v in memento.items()})
-        state.update(message_parties=parties, message_ids=ids)
+        state.update(message_ids=ids)
 
     # --- queries -------------------------------------------------------------------------------
-
-    @property
-    def message_count(self) -> int:
-        """How many messages the thread holds."""
-        return len(self.message_parties)
 
     def read_position(self, party: str) -> int:
         """The seq of the last message ``party`` has read (0: none)."""
@@ -194,9 +280,7 @@ class OrderThread(Aggregate):
     def mark_unread(self, actor: Participant, correlation_id: str | None) -> int:
         """Move the party's position back so the other side's latest message is unread again."""
         party = actor.party
-        latest_other = next(
-            (seq for seq in range(self.message_count, 0, -1) if self.message_parties[seq - 1] != party), None
-        )
+        latest_other = max((seq for p, seq in self.last_posted.items() if p != party), default=None)
         if latest_other is None or self.read_position(party) < latest_other:
             return self.read_position(party)
         self._marked_unread(
@@ -220,8 +304,9 @@ class OrderThread(Aggregate):
         author: Participant,
         correlation_id: str | None,
     ) -> None:
-        self.message_parties.append(author.party)
-        self.message_ids[message_id] = (seq, self.version + 1)
+        self.message_count = seq
+        self.last_posted[author.party] = seq
+        self.message_ids.add(message_id, seq, self.version + 1)
         # Writing a message means having read the thread up to it.
         self.read_positions[author.party] = seq
         self.seen_versions[author.party] = self.version + 1

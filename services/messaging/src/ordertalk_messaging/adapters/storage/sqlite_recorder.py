@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import get_topic
 
-from ordertalk_messaging.application.ports import IN_TRANSACTION, InTransaction
+from ordertalk_messaging.application.ports import IN_TRANSACTION, SNAPSHOTS, InTransaction
 
 
 class WritersLock:
@@ -61,9 +62,13 @@ class SQLiteMessagingRecorder(SQLiteApplicationRecorder):
 
     So a keyed post stores its events and its idempotency answer in one commit; if ``fn`` raises, the
     events are rolled back with it. Processes sharing the file insert one at a time (``WritersLock``).
+    ``save(thread, snapshots=[stored snapshot])`` also writes those snapshots in that commit, into
+    ``snapshots_table`` (the library's snapshots table, set by MessagingStore), and drops each thread's
+    older snapshots: no second commit, and a snapshot exists only if its events do.
     """
 
     _writers: WritersLock | None = None
+    snapshots_table: str | None = None
 
     def exclusive(self) -> AbstractContextManager[None]:
         """The writers' lock of a database file (none for a memory database, which one process holds)."""
@@ -82,10 +87,28 @@ class SQLiteMessagingRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        snapshots: Sequence[StoredEvent] | None = kwargs.get(SNAPSHOTS)
+        if snapshots:
+            self._insert_snapshots(c, snapshots)
         hook: InTransaction | None = kwargs.get(IN_TRANSACTION)
         if hook is not None and ids:
             hook(c, ids)
         return ids
+
+    def _insert_snapshots(self, c: SQLiteCursor, snapshots: Sequence[StoredEvent]) -> None:
+        """Write each snapshot (unless one is stored at its version) and drop its thread's older ones."""
+        if self.snapshots_table is None:
+            raise RuntimeError("snapshots saved on a store without a snapshots table")
+        rows = [
+            (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id, s.originator_version)
+            for s in snapshots
+        ]
+        table = self.snapshots_table  # the library's table name, never a request's
+        c.executemany(
+            f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?, ?)",  # noqa: S608
+            [(o, v, s.topic, s.state) for (o, v), s in zip(rows, snapshots, strict=True)],
+        )
+        c.executemany(f"DELETE FROM {table} WHERE originator_id = ? AND originator_version < ?", rows)  # noqa: S608
 
 
 RECORDER_TOPIC = get_topic(SQLiteMessagingRecorder)

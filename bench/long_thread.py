@@ -1,0 +1,214 @@
+"""Long-thread benchmark: post latency and cold aggregate load on a thread of 10,000 messages, snapshots on and off.
+
+For each SNAPSHOT_INTERVAL of BENCH_LONG_INTERVALS (default ``0,100``; 0 turns snapshots off) and each
+store of BENCH_STORES (default ``sqlite``; ``postgres`` uses throw-away databases on the POSTGRES_*
+server), all in one run:
+
+- builds a thread of BENCH_LONG_MESSAGES (default 10,000) messages in a fresh store through the
+  application (batched commands, no HTTP), both sides posting and reading;
+- cold loads: a new application instance without an aggregate cache loads the thread
+  BENCH_LONG_LOADS times (default 50): p50/p99, and how many stored events each load reads;
+- posts over HTTP: the messaging service (``serve``, as ``make run`` starts it, on a stand-in broker)
+  on that store; the first post (the thread loaded cold in the service) and then BENCH_LONG_POSTS
+  (default 1,000) sequential posts from one client: p50/p99/max.
+
+Run with ``make bench-long`` or ``.venv/bin/python bench/long_thread.py``. The machine's cores and
+load average are printed with the figures: compare the intervals within one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.system_probe import load_average  # noqa: E402
+from bench.write import SECRET, Connection, PostgresDatabases, pct, post, ready_probe  # noqa: E402
+
+from ordertalk_contracts.topics import ALL_TOPICS  # noqa: E402
+from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv  # noqa: E402
+from ordertalk_devstack.servers import start_kafka  # noqa: E402
+from ordertalk_messaging.application.caller import Caller  # noqa: E402
+from ordertalk_messaging.application.services import NewOrder, ThreadService, marking_read, posting  # noqa: E402
+from ordertalk_messaging.application.writer import Change, Command  # noqa: E402
+from ordertalk_messaging.bootstrap import open_store, tables_for  # noqa: E402
+from ordertalk_messaging.domain.participant import Participant  # noqa: E402
+from ordertalk_messaging.domain.thread import OrderThread, thread_id_for  # noqa: E402
+from ordertalk_messaging.settings import Settings  # noqa: E402
+from ordertalk_runtime.auth import AuthSettings, Principal, TokenCodec  # noqa: E402
+from ordertalk_runtime.kafka import KafkaSettings, ensure_topics  # noqa: E402
+
+MESSAGES = int(os.environ.get("BENCH_LONG_MESSAGES", "10000"))
+LOADS = int(os.environ.get("BENCH_LONG_LOADS", "50"))
+POSTS = int(os.environ.get("BENCH_LONG_POSTS", "1000"))
+INTERVALS = [int(i) for i in os.environ.get("BENCH_LONG_INTERVALS", "0,100").split(",") if i.strip()]
+STORES = [s.strip() for s in os.environ.get("BENCH_STORES", "sqlite").split(",") if s.strip()]
+ORDER_ID = "long-00001"
+ADMIN = Caller(Participant("admin", "bench", "Bench Admin"))
+CUSTOMER = Caller(Participant("customer", "customer-1", "Jane Doe"), customer_id="customer-1")
+
+
+@dataclass
+class Figures:
+    """What one (store, interval) gave."""
+
+    label: str
+    build_seconds: float
+    events: int
+    loads: list[float]
+    events_read: int
+    first_post: float
+    posts: list[float]
+    errors: int
+
+
+def build_thread(settings: Settings) -> tuple[float, int]:
+    """A thread of MESSAGES messages (both sides posting, the admin reading every 50): seconds taken, events."""
+    store = open_store(settings)
+    service = ThreadService(store, tables_for(store, settings))
+    started = time.perf_counter()
+    service.register_order(NewOrder(ORDER_ID, "#00001", "customer-1", "Jane Doe", "jane@example.com"), None)
+    changes: list[Change[Any, Any]] = []
+    for i in range(MESSAGES):
+        caller = CUSTOMER if i % 3 else ADMIN
+        changes.append(Command(ORDER_ID, caller, posting(uuid.uuid4(), f"message {i} of a long thread", caller, None)))
+        if i % 50 == 49:
+            changes.append(Command(ORDER_ID, ADMIN, marking_read(ADMIN, None)))
+        if len(changes) >= 500:
+            service.writer.call_all(changes)
+            changes = []
+    service.writer.call_all(changes)
+    seconds = time.perf_counter() - started
+    version: int = store.repository.get(thread_id_for(ORDER_ID)).version
+    service.close()
+    store.close()
+    return seconds, version
+
+
+def cold_loads(settings: Settings) -> tuple[list[float], int]:
+    """LOADS loads of the thread by a new application without an aggregate cache: seconds each, events read by one."""
+    store = open_store(settings.model_copy(update={"aggregate_cache_maxsize": 0}))
+    thread_id = thread_id_for(ORDER_ID)
+    try:
+        times = []
+        for _ in range(LOADS):
+            started = time.perf_counter()
+            thread: OrderThread = store.repository.get(thread_id)
+            times.append(time.perf_counter() - started)
+        snapshots = store.snapshots
+        latest = list(snapshots.get(thread_id, desc=True, limit=1)) if snapshots is not None else []
+        after = latest[0].originator_version if latest else 0
+        events_read = len(list(store.events.get(thread_id, gt=after)))
+        assert thread.message_count == MESSAGES
+        return times, events_read
+    finally:
+        store.close()
+
+
+async def http_posts(env: dict[str, str], var: Path, name: str) -> tuple[float, list[float], int]:
+    """The first post (cold load in the service), then POSTS sequential posts: seconds, and the failures."""
+    port = free_port()
+    argv = python_argv("-m", "ordertalk_messaging", "serve", "--port", str(port), "--log-level", "warning")
+    service = ManagedProcess(f"messaging-{name}", argv, var / "log" / f"messaging-{name}.log", env=env)
+    await asyncio.to_thread(service.start, ready_probe(f"http://127.0.0.1:{port}"), 60.0)
+    try:
+        codec = TokenCodec(AuthSettings(jwt_secret=SECRET))
+        headers = {
+            "Authorization": f"Bearer {codec.mint(Principal('admin', 'bench', 'Bench Admin'))}",
+            "Content-Type": "application/json",
+        }
+        client = Connection("127.0.0.1", port, headers)
+        first = await post(client, ORDER_ID)
+        results = [await post(client, ORDER_ID) for _ in range(POSTS)]
+        await client.close()
+        errors = [r.error for r in [first, *results] if r.error]
+        if errors:
+            print(f"  {len(errors)} posts failed, the first: {errors[0]}")
+        return first.latency, [r.latency for r in results if r.error is None], len(errors)
+    finally:
+        service.stop()
+
+
+async def bench_one(label: str, settings: Settings, env: dict[str, str], var: Path, name: str) -> Figures:
+    """Build, load cold, post over HTTP: one (store, interval)."""
+    build_seconds, events = await asyncio.to_thread(build_thread, settings)
+    loads, events_read = await asyncio.to_thread(cold_loads, settings)
+    first, posts, errors = await http_posts(env, var, name)
+    return Figures(label, build_seconds, events, loads, events_read, first, posts, errors)
+
+
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds."""
+    return f"{seconds * 1000:7.2f} ms"
+
+
+def report(f: Figures) -> None:
+    """Print one (store, interval)'s figures."""
+    print(f"=== {f.label}")
+    print(f"  built {MESSAGES} messages ({f.events} events) in {f.build_seconds:.1f} s through the application")
+    print(
+        f"  cold load (new application, no cache), {len(f.loads)} loads: p50 {ms(pct(f.loads, 0.5))}  "
+        f"p99 {ms(pct(f.loads, 0.99))}  max {ms(max(f.loads))}; events read after the snapshot: {f.events_read}"
+    )
+    print(f"  HTTP post, first after start (cold load in the service): {ms(f.first_post)}")
+    print(
+        f"  HTTP post, {len(f.posts)} sequential: p50 {ms(pct(f.posts, 0.5))}  p99 {ms(pct(f.posts, 0.99))}  "
+        f"max {ms(max(f.posts))}  failed {f.errors}",
+        flush=True,
+    )
+
+
+async def main() -> None:
+    """Every store of BENCH_STORES with every interval of BENCH_LONG_INTERVALS, on one stand-in broker."""
+    var = Path(tempfile.mkdtemp(prefix="bench-long-"))
+    print(f"work dir {var}; {load_average()}", flush=True)
+    port = free_port()
+    broker = start_kafka(port, var / "log" / "kafka")
+    postgres = PostgresDatabases()
+    try:
+        kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", enable_idempotence=False, topic_partitions=6)
+        await ensure_topics(kafka, ALL_TOPICS)
+        base_env = dict(os.environ) | {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "KAFKA_ENABLE_IDEMPOTENCE": "false",
+            "AUTH_JWT_SECRET": SECRET,
+            "ORDERS_CONSUMER_ENABLED": "false",
+            "RATE_LIMIT_WRITES_PER_SECOND": "0",
+        }
+        for name in ("SQLITE_SYNCHRONOUS", "AGGREGATE_CACHE_MAXSIZE", "SNAPSHOT_INTERVAL"):
+            base_env.pop(name, None)
+        for store in STORES:
+            for interval in INTERVALS:
+                name = f"{store}-{interval}"
+                if store == "sqlite":
+                    path = var / f"{name}.sqlite"
+                    settings = Settings(EVENT_STORE="sqlite", EVENT_STORE_SQLITE_PATH=path, SNAPSHOT_INTERVAL=interval)
+                    env = {"EVENT_STORE": "sqlite", "EVENT_STORE_SQLITE_PATH": str(path)}
+                else:
+                    try:
+                        settings = postgres.create().model_copy(update={"snapshot_interval": interval})
+                    except Exception as exc:
+                        print(f"=== PostgreSQL skipped: {exc}")
+                        break
+                    env = {"EVENT_STORE": "postgres", "POSTGRES_DB": settings.postgres_db}
+                env = base_env | env | {"SNAPSHOT_INTERVAL": str(interval)}
+                label = f"{store}, SNAPSHOT_INTERVAL={interval}" + (" (snapshots off)" if not interval else "")
+                report(await bench_one(label, settings, env, var, name))
+        print(f"done; {load_average()}")
+    finally:
+        postgres.drop_all()
+        broker.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(partial(main)())
