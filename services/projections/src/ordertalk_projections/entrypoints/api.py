@@ -159,6 +159,27 @@ def create_app(
         messages, older = await rs.queries.messages(gen, order_id, before_seq, limit)
         return thread_detail(doc, viewer.party, messages, older)
 
+    @app.get("/v1/threads/{order_id}/row", tags=["threads"], responses=NOT_FOUND)
+    async def get_thread_row(
+        principal: CurrentPrincipal,
+        rs: SideDep,
+        response: Response,
+        order_id: str,
+        after: After = None,
+        after_order: AfterOrder = None,
+    ) -> dict[str, Any]:
+        """One thread as a row of the thread list (the list's `items` entry), without its messages.
+
+        A live list patches itself with it after a bell alert instead of reading its page and total again.
+        """
+        viewer = _viewer(principal)
+        gen, position = await rs.generation_after(after, order_id, written_in=after_order, viewer=viewer)
+        doc = await rs.queries.thread(gen, viewer, order_id)
+        if doc is None:
+            raise _not_found(order_id)
+        response.headers[POSITION_HEADER] = str(max(position, int(doc.get("position", 0))))
+        return thread_row(doc, viewer.party)
+
     @app.get("/v1/orders", tags=["orders"])
     async def list_orders(
         principal: CurrentPrincipal,
