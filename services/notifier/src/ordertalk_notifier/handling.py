@@ -279,9 +279,7 @@ class EventHandler:
             if not self.hub.has_subscribers(audience):
                 continue
             counts = self._tally_counts(audience)
-            for event, description in items:
-                if description is None and event is not items[-1][0]:
-                    continue  # counts-only alerts: the last one of the batch carries the final counts
+            for event, description in items:  # one alert per event: an open list fetches the row each one names
                 alert = {
                     "counts": counts,
                     "description": description,
