@@ -1,9 +1,10 @@
-// Orders → Messages: thread list with filter panel, bulk read/unread, pagination, live refresh.
+// Orders → Messages: thread list with filter panel, bulk read/unread, pagination, live refresh (row by row).
 import { messaging, projections } from "./api.js";
 import { adminShell } from "./admin-shell.js";
-import { reloadOnBell } from "./bell.js";
+import { onBell, RELOAD_DELAY_MS } from "./bell.js";
 import { errorBox, h, replace } from "./dom.js";
 import { formatDateTime } from "./format.js";
+import { patchPage } from "./list-patch.js";
 import { disputeLine, hasNews, rowNews, rowTime, shownMessage } from "./thread-rows.js";
 
 adminShell("messages");
@@ -29,13 +30,18 @@ function syncUrl() {
   history.replaceState(null, "", search ? `?${search}` : location.pathname);
 }
 
+let loading = 0; // list reads in flight
+
 async function load() {
   syncUrl();
+  loading += 1;
   try {
     state.result = await projections.threads({ q: state.q, type: state.type, page: state.page, per_page: PER_PAGE });
   } catch (error) {
     state.result = null;
     state.status = errorBox(error);
+  } finally {
+    loading -= 1;
   }
   render();
 }
@@ -199,5 +205,49 @@ function render() {
   showSelectedCount();
 }
 
-reloadOnBell(load, { always: true });
+// Live refresh: a bell alert naming a thread reads that thread's row alone and patches the page in place
+// (list-patch.js); the page and its total are read again (once a burst is over) only when
+// - the bell update names no thread: the stream's first update on (re)connecting, polling while it is down;
+// - a list read is in flight or due already (it shows the alert's event too);
+// - the row cannot be read (an error, or 404);
+// - patchPage cannot patch the page correctly (a keyword search, a page other than 1 where rows moved, a total
+//   that cannot be known, ...: see list-patch.js).
+// Alerts are handled one after another, in the order they came.
+let reloadTimer = null;
+let alerts = Promise.resolve();
+
+function reloadSoon() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => {
+    reloadTimer = null;
+    load();
+  }, RELOAD_DELAY_MS);
+}
+
+async function applyAlert(alert) {
+  if (reloadTimer !== null || loading || !state.result) return reloadSoon();
+  let row;
+  try {
+    row = await projections.threadRow(alert.order_id, alert.position);
+  } catch {
+    return reloadSoon();
+  }
+  if (reloadTimer !== null || loading || !state.result) return reloadSoon();
+  const patched = patchPage(state.result, row, { type: state.type, q: state.q, page: state.page, perPage: PER_PAGE, alert });
+  if (!patched) return reloadSoon();
+  if (patched !== state.result) {
+    state.result = patched;
+    render();
+  }
+  return undefined;
+}
+
+onBell((counts, alert) => {
+  const named = alert && typeof alert.order_id === "string" && alert.order_id && Number.isSafeInteger(alert.position);
+  if (!named) {
+    reloadSoon();
+    return;
+  }
+  alerts = alerts.then(() => applyAlert(alert));
+});
 load();

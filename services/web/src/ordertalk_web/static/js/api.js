@@ -102,6 +102,10 @@ export const projections = {
       throw error;
     }
   },
+  // One thread as a row of the thread list, once it has the event at `position` (a bell alert's).
+  threadRow: (orderId, position) =>
+    request(config.projectionsUrl, `/v1/threads/${encodeURIComponent(orderId)}/row`,
+      { params: { after: position, after_order: orderId } }),
   orders: (params) => read("/v1/orders", params),
   order: (orderId) => read(order(orderId)),
   bell: () => read("/v1/bell"),

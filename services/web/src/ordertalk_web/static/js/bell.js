@@ -3,7 +3,7 @@ import { notePosition, projections, streamUrl } from "./api.js";
 
 const POLL_MS = 4000;
 const REOPEN_MS = 2000;
-const RELOAD_DELAY_MS = 150;
+export const RELOAD_DELAY_MS = 150; // a burst of bell updates causes one reload, this long after the last
 const listeners = [];
 
 // Register a callback for every bell update (counts, alert); pages refresh from it.
