@@ -109,8 +109,11 @@ class MongoReadQueries:
         """The latest ``limit`` messages below ``before_seq`` (oldest first) and whether older ones exist.
 
         One query on the (order_id, seq) index, newest first, one message more than the page to know.
+        The explicit ``$eq`` means the same on MongoDB; on the nx-27017 stand-in it is what lets the index
+        serve the query (a bare ``{"order_id": id}`` also matches arrays there and scans the whole collection:
+        140 ms instead of 4 ms at 30k messages, measured with EXPLAIN QUERY PLAN).
         """
-        flt: dict[str, Any] = {"order_id": order_id}
+        flt: dict[str, Any] = {"order_id": {"$eq": order_id}}
         if before_seq is not None:
             flt["seq"] = {"$lt": before_seq}
         cursor = self.db[gen.messages].find(flt).sort("seq", DESCENDING).limit(limit + 1)

@@ -4,12 +4,13 @@ import { adminShell, labelCount } from "./admin-shell.js";
 import { onBell } from "./bell.js";
 import { badge, errorBox, h, replace } from "./dom.js";
 import { formatDateTime, plural } from "./format.js";
-import { disputeBanner, disputeButton, messageList, replyForm } from "./thread-view.js";
+import { disputeBanner, disputeButton, messageList, olderMessages, replyForm, threadPages } from "./thread-view.js";
 
 adminShell("orders");
 const orderId = decodeURIComponent(location.pathname.split("/").pop());
 const main = document.getElementById("main");
 const state = { order: null, thread: null, tab: location.hash === "#messages" ? "messages" : "details", readBefore: null };
+const pages = threadPages((params) => projections.threadIfAny(orderId, params)); // the latest page, older on demand
 const tabBadge = badge(0, "badge-danger");
 tabBadge.id = "messages-tab-badge";
 // The tab label (product.md, "Counts"): this thread's unread messages, and a marker while an unseen dispute is open.
@@ -20,7 +21,7 @@ const tabDispute = h("span", { class: "badge badge-danger tab-dispute", id: "mes
 
 async function load() {
   try {
-    [state.order, state.thread] = await Promise.all([projections.order(orderId), projections.threadIfAny(orderId)]);
+    [state.order, state.thread] = await Promise.all([projections.order(orderId), pages.latest()]);
   } catch (error) {
     const text = error instanceof ApiError && error.status === 404 ? "This order does not exist." : error.message;
     replace(main, h("h1", {}, "Order"), errorBox(new Error(text)));
@@ -34,12 +35,12 @@ async function markRead() {
   const thread = state.thread;
   if (!thread || !(thread.unread || thread.unseen_dispute)) return; // reading also marks the dispute seen
   await messaging.markRead(orderId);
-  state.thread = await projections.threadIfAny(orderId);
+  state.thread = await pages.latest();
   render();
 }
 
 async function refresh() {
-  state.thread = await projections.threadIfAny(orderId);
+  state.thread = await pages.latest();
   render();
   if (state.tab === "messages" && !document.hidden) await markRead();
 }
@@ -85,6 +86,10 @@ function messagesPanel(order, thread) {
     { class: "card", id: "messages-panel" },
     h("div", { class: "panel-toolbar" }, h("h2", {}, "Messages"), disputeButton(thread, order.order_number, actions)),
     disputeBanner(thread && thread.dispute, false),
+    olderMessages(thread, async () => {
+      state.thread = await pages.older();
+      render();
+    }),
     hasMessages || hasDisputes ? messageList(thread, "admin", state.readBefore) : null,
     hasMessages ? null : h("p", { class: "empty", id: "no-messages" },
       `There are no messages for this order yet. You can contact the customer, ${order.customer.name}, here:`),

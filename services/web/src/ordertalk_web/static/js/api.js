@@ -92,11 +92,12 @@ const order = (id) => `/v1/orders/${encodeURIComponent(id)}`;
 
 export const projections = {
   threads: (params) => read("/v1/threads", params),
-  thread: (orderId) => read(`/v1/threads/${encodeURIComponent(orderId)}`),
+  // params: `limit`, `before_seq` (a page of older messages); without them, the latest page.
+  thread: (orderId, params) => read(`/v1/threads/${encodeURIComponent(orderId)}`, params),
   // The order's thread, or null while the order has none (no message yet).
-  threadIfAny: async (orderId) => {
+  threadIfAny: async (orderId, params) => {
     try {
-      return await read(`/v1/threads/${encodeURIComponent(orderId)}`);
+      return await read(`/v1/threads/${encodeURIComponent(orderId)}`, params);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return null;
       throw error;

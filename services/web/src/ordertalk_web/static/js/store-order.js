@@ -4,20 +4,21 @@ import { errorBox, h, replace } from "./dom.js";
 import { formatDateTime } from "./format.js";
 import { onBell } from "./bell.js";
 import { storeShell } from "./store-shell.js";
-import { disputeBanner, disputeButton, messageList, replyForm } from "./thread-view.js";
+import { disputeBanner, disputeButton, messageList, olderMessages, replyForm, threadPages } from "./thread-view.js";
 
 storeShell();
 const orderId = decodeURIComponent(location.pathname.split("/").pop());
 const main = document.getElementById("main");
 const state = { order: null, thread: null, readBefore: null };
+const pages = threadPages((params) => projections.threadIfAny(orderId, params)); // the latest page, older on demand
 
 async function refresh() {
-  state.thread = await projections.threadIfAny(orderId);
+  state.thread = await pages.latest();
   render();
   const thread = state.thread;
   if (thread && (thread.unread || thread.unseen_dispute) && !document.hidden) { // reading marks the dispute seen
     await messaging.markRead(orderId);
-    state.thread = await projections.threadIfAny(orderId);
+    state.thread = await pages.latest();
     render();
   }
 }
@@ -46,6 +47,10 @@ function render() {
     h("section", { class: "card", id: "messages-panel" },
       h("div", { class: "panel-toolbar" }, h("h2", {}, "Contact seller"), disputeButton(thread, order.order_number, actions, "customer")),
       disputeBanner(thread && thread.dispute, true),
+      olderMessages(thread, async () => {
+        state.thread = await pages.older();
+        render();
+      }),
       hasMessages || hasDisputes ? messageList(thread, "customer", state.readBefore) : null,
       hasMessages ? null : h("p", { class: "empty", id: "no-messages" }, "Questions about this order? Write to the seller below."),
       replyForm(async (body) => {

@@ -52,11 +52,13 @@ function disputeEntries(dispute) {
   return entries;
 }
 
-// The thread oldest first: the messages and every dispute, opened and closed, in its place (B5).
-// `readBefore` is the viewer's read position before this visit ("New" marks).
+// The thread oldest first: the messages shown and every dispute, opened and closed, in its place (B5).
+// `readBefore` is the viewer's read position before this visit ("New" marks). While older messages are
+// not loaded (`thread.older`), a dispute entry from before the first message shown waits for them: it
+// stands in its place once the page it belongs to is shown.
 export function messageList(thread, viewerParty, readBefore) {
   const messages = thread ? thread.messages || [] : [];
-  const disputes = thread ? thread.disputes || [] : [];
+  const shownFrom = thread && thread.older && messages.length ? new Date(messages[0].posted_at).getTime() : null;
   const other = viewerParty === "admin" ? "customer" : "admin";
   const readByOther = thread && thread.read_positions ? thread.read_positions[other] || 0 : 0;
   const ownRead = messages.filter((m) => partyOf(m.author) === viewerParty && m.seq <= readByOther);
@@ -80,10 +82,106 @@ export function messageList(thread, viewerParty, readBefore) {
     );
     return { at: message.posted_at, node };
   });
-  const entries = [...items, ...disputes.flatMap(disputeEntries)];
+  const disputes = (thread ? thread.disputes || [] : []).flatMap(disputeEntries);
+  const entries = [...items, ...disputes.filter((entry) => shownFrom === null || new Date(entry.at).getTime() >= shownFrom)];
   // A stable sort by time: messages keep their order, a dispute stands where it happened.
   entries.sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime());
-  return h("ol", { class: "thread", id: "thread" }, entries.map((entry) => entry.node));
+  return h("ol", { class: "thread", id: "thread", tabindex: "-1", "aria-label": "Messages" },
+    entries.map((entry) => entry.node));
+}
+
+// The pages of a thread view (GET /v1/threads/{id} answers the latest page; `older` and `next_before_seq` lead
+// to the page before). `fetchPage(params)` answers a page (null: no thread). Older pages loaded on demand are
+// kept, merged by seq, when the view reloads its latest page (a post, a live update): what the reader scrolled
+// up to stays on screen and nothing above the reader moves.
+export function threadPages(fetchPage) {
+  const loaded = new Map(); // seq -> message, once an older page is loaded: every message shown since
+  let oldest = null; // the oldest page loaded on demand: { older, next_before_seq }
+  let current = null;
+  const keep = (messages) => messages.forEach((message) => loaded.set(message.seq, message));
+  const merged = (thread) => ({
+    ...thread,
+    messages: [...loaded.values()].sort((a, b) => a.seq - b.seq),
+    older: oldest.older,
+    next_before_seq: oldest.next_before_seq,
+  });
+  return {
+    // The latest page, with the older pages already loaded before it (and whatever came between them).
+    async latest() {
+      const thread = await fetchPage({});
+      if (!thread) {
+        loaded.clear();
+        oldest = null;
+        current = null;
+        return null;
+      }
+      if (oldest === null) {
+        current = thread;
+        return current;
+      }
+      keep(thread.messages);
+      // More than a page came since the last reload: fetch the pages between, so no gap opens in the thread.
+      let page = thread;
+      const top = Math.max(0, ...[...loaded.keys()].filter((seq) => seq < thread.messages[0]?.seq));
+      while (page && page.older && page.messages.length && page.messages[0].seq > top + 1) {
+        page = await fetchPage({ before_seq: page.messages[0].seq, limit: 200 });
+        if (page) keep(page.messages);
+      }
+      current = merged(thread);
+      return current;
+    },
+    // The page before the oldest shown, added to the thread shown.
+    async older() {
+      if (!current || !current.older) return current;
+      const before = current.next_before_seq;
+      const page = await fetchPage({ before_seq: before });
+      if (!page || !current || current.next_before_seq !== before) return current; // a reload got there first
+      keep(current.messages);
+      keep(page.messages);
+      oldest = { older: page.older, next_before_seq: page.next_before_seq };
+      current = merged(current);
+      return current;
+    },
+  };
+}
+
+// The first entry of the thread on screen and where it stands, to keep it there when older entries come above.
+function screenAnchor() {
+  const entry = document.querySelector("#thread > li");
+  if (!entry) return null;
+  const selector = entry.dataset.seq ? `#thread > li[data-seq="${entry.dataset.seq}"]` : `#${CSS.escape(entry.id)}`;
+  return { selector, top: entry.getBoundingClientRect().top };
+}
+
+// "Show older messages" above the thread while older messages exist (nothing otherwise). `onOlder()` loads
+// the page before and shows it (a promise); the entries on screen stay where they were, the focus stays on
+// the button while more remain, and goes to the thread once everything is shown.
+export function olderMessages(thread, onOlder) {
+  if (!thread || !thread.older) return null;
+  const status = h("div", { class: "form-status", id: "older-messages-status" });
+  const button = h("button", { type: "button", class: "button", id: "older-messages", "aria-controls": "thread" },
+    "Show older messages");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    replace(status);
+    const anchor = screenAnchor();
+    try {
+      await onOlder();
+    } catch (error) {
+      const shown = document.getElementById("older-messages-status") || status;
+      replace(shown, errorBox(error instanceof ApiError ? error : new Error(String(error))));
+      return;
+    } finally {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+    const same = anchor && document.querySelector(anchor.selector);
+    if (same) window.scrollBy(0, same.getBoundingClientRect().top - anchor.top);
+    const next = document.getElementById("older-messages") || document.getElementById("thread");
+    if (next) next.focus({ preventScroll: true });
+  });
+  return h("div", { class: "thread-older" }, button, status);
 }
 
 // The red note at the top of the thread while a dispute is open (nothing otherwise).
