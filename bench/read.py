@@ -1,10 +1,13 @@
-"""Read-side benchmark: publish-to-visible lag, rebuild rate vs raw bulk writes, thread-list query latency.
+"""Read-side benchmark: publish-to-visible lag, rebuild rate vs raw bulk writes, the lists and bell at 100k threads.
 
 Starts its own stand-in servers (Tansu, nx-27017) and the projections service on free ports, prints figures.
+The query part fills a generation (``read_fill.py``) and measures every list beside the bare driver
+(``read_lists.py``).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import os
@@ -16,34 +19,31 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient
 
 from ordertalk_contracts import THREAD_EVENTS, IntegrationEvent, dump
 from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
 from ordertalk_devstack.servers import start_kafka, start_mongo
 from ordertalk_projections.adapters.kafka_source import KafkaEventLog
-from ordertalk_projections.adapters.mongo_queries import THREAD_SORT, thread_filter
-from ordertalk_projections.application.applier import BatchApplier
 from ordertalk_projections.application.rebuild import CHUNK, Rebuilder, RebuildReport
 from ordertalk_projections.bootstrap import resources
 from ordertalk_projections.domain.generations import POINTER_TTL, Generation
-from ordertalk_projections.domain.reading import Viewer
 from ordertalk_projections.settings import Settings
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import read_lists
+from bench.read_fill import SEARCH_WORD, FillReport, fill
+from bench.read_lists import PAGES, PER_PAGE
 from tests.projections.harness import auth, service_env
 from tests.projections.scripts import ADMIN, Positions, ThreadScript
 
 RATE = 200  # events per second
 LAG_SECONDS = 10
-QUERY_THREADS = 10_000
-QUERIES = 10
+FILL_GENERATION = Generation(1)
 REBUILDS = int(os.environ.get("BENCH_REBUILDS", "3"))  # the machine is shared: one rebuild is one noisy sample
 
 
@@ -141,60 +141,6 @@ async def rebuild_rate(settings: Settings) -> tuple[RebuildReport, float, int]:
     return report, seconds, docs
 
 
-async def fill(settings: Settings, threads: int) -> str:
-    """Project ``threads`` threads (start + 2 messages each) straight into generation 1; answers a search word."""
-    word = "needle"
-    positions = Positions()
-    rng = random.Random(2)
-    async with resources(settings) as res:
-        gen = Generation(1)
-        await res.store.ensure_indexes(gen)
-        applier = BatchApplier(res.store)
-        batch: list[IntegrationEvent] = []
-        for i in range(threads):
-            s = ThreadScript.new(positions)
-            body = f"{word} parcel {i}" if rng.random() < 0.1 else f"hello parcel {i}"
-            batch += [s.start(), s.post(body), s.post("noted", ADMIN) if rng.random() < 0.5 else s.read()]
-            if len(batch) >= 3000:
-                await applier.apply(gen, batch)
-                batch = []
-        await applier.apply(gen, batch)
-    return word
-
-
-async def query_latency(url: str, settings: Settings, word: str) -> dict[str, list[float]]:
-    """Latency of the thread list through the API, beside the bare driver query of the same page."""
-    cases = {"all": {}, "unread": {"type": "unread"}, "keyword+unread": {"q": word, "type": "unread"}}
-    out: dict[str, list[float]] = {}
-    async with httpx.AsyncClient(timeout=10) as client:
-        for name, params in cases.items():
-            times = []
-            for i in range(QUERIES):
-                t = time.perf_counter()
-                r = await client.get(f"{url}/v1/threads", params={**params, "page": 1 + i % 5}, headers=auth())
-                times.append(time.perf_counter() - t)
-                assert r.status_code == 200
-            out[f"api {name}"] = times
-    client_db: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url)
-    coll = client_db[settings.mongo_db][Generation(1).threads]
-    flt = thread_filter(Viewer.of("admin", "x"), word, "unread")
-    times = []
-    for i in range(QUERIES):
-        t = time.perf_counter()
-        await coll.find(flt).sort(THREAD_SORT).skip(25 * (i % 5)).limit(25).to_list(25)
-        await coll.count_documents(flt)
-        times.append(time.perf_counter() - t)
-    out["driver keyword+unread (find+count_documents)"] = times
-    times = []
-    for i in range(QUERIES):
-        t = time.perf_counter()
-        await coll.find(flt).sort(THREAD_SORT).skip(25 * (i % 5)).limit(25).to_list(25)
-        times.append(time.perf_counter() - t)
-    out["driver keyword+unread (page only, no total)"] = times
-    await client_db.close()
-    return out
-
-
 def print_rebuild(report: RebuildReport, raw_seconds: float, docs: int) -> None:
     """Print one rebuild and its raw baseline."""
     raw = report.loaded / raw_seconds  # events' worth of documents per second
@@ -229,9 +175,52 @@ def load() -> str:
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
+def query(
+    args: argparse.Namespace, kafka: KafkaSettings, mongo_url: str, var: Path, procs: list[ManagedProcess]
+) -> None:
+    """Fill a generation at the asked size, serve it (API only) and measure the lists and the bell."""
+    qsettings = Settings(mongo_url=mongo_url, mongo_db="bench_query", kafka=kafka)
+    t = time.perf_counter()
+    report = asyncio.run(filled(qsettings, args.threads, args.messages_per_thread))
+    print(
+        f"filled {report.threads} threads, {report.messages} messages ({report.events} events) in"
+        f" {time.perf_counter() - t:.1f} s: events generated and projected {report.build_seconds:.1f} s"
+        f" (overlapping the load), insert_many {report.load_seconds:.1f} s, indexes {report.index_seconds:.1f} s",
+        flush=True,
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = service_env(kafka, mongo_url, "bench_query", f"bench-q-{uuid.uuid4().hex[:6]}")
+    argv = python_argv(
+        "-m", "ordertalk_projections", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-workers"
+    )
+    api = ManagedProcess("projections-api", argv, var / "api.log", env).start(lambda: ready(url), 60)
+    procs.append(api)
+    customer = report.customers[0]
+    print(
+        f"reads at {report.threads} threads, {PER_PAGE} per page, pages 1-{PAGES} in turn, one client, sequential;"
+        f" customer {customer}; {load()}",
+        flush=True,
+    )
+    read_lists.run(url, mongo_url, "bench_query", FILL_GENERATION, SEARCH_WORD, customer, args.requests)
+    print(f"  {load()}")
+
+
+async def filled(settings: Settings, threads: int, per_thread: int) -> FillReport:
+    """Fill the query database's generation 1 (see ``bench/read_fill.py``)."""
+    async with resources(settings) as res:
+        return await fill(res.store, FILL_GENERATION, threads, per_thread)
+
+
 def main() -> None:
-    """``bench/read.py [lag|rebuild|query ...]``: all parts by default."""
-    parts = set(sys.argv[1:]) or {"lag", "rebuild", "query"}
+    """``bench/read.py [lag|rebuild|query ...] [--threads N] [--messages-per-thread M] [--requests R]``."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("parts", nargs="*", help="all parts by default")
+    parser.add_argument("--threads", type=int, default=100_000, help="threads filled for the query part")
+    parser.add_argument("--messages-per-thread", type=int, default=10, help="messages per thread on average")
+    parser.add_argument("--requests", type=int, default=200, help="HTTP requests per read measured")
+    args = parser.parse_args()
+    parts = set(args.parts) or {"lag", "rebuild", "query"}
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers we started on a timeout too
     var = Path(tempfile.mkdtemp(prefix="bench-read-"))
     kport, mport = free_port(), free_port()
@@ -259,25 +248,7 @@ def main() -> None:
                 report, raw_seconds, docs = asyncio.run(rebuild_rate(settings))
                 print_rebuild(report, raw_seconds, docs)
         if "query" in parts:
-            qsettings = Settings(mongo_url=mongo_url, mongo_db="bench_query", kafka=kafka)
-            t = time.perf_counter()
-            word = asyncio.run(fill(qsettings, QUERY_THREADS))
-            print(f"filled {QUERY_THREADS} threads ({3 * QUERY_THREADS} events) in {time.perf_counter() - t:.1f} s")
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            env = service_env(kafka, mongo_url, "bench_query", f"bench-q-{uuid.uuid4().hex[:6]}")
-            argv = python_argv(
-                "-m", "ordertalk_projections", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-workers"
-            )
-            api = ManagedProcess("projections-api", argv, var / "api.log", env).start(lambda: ready(url), 60)
-            procs.append(api)
-            print(f"thread list at {QUERY_THREADS} threads, 25 per page, pages 1-5:")
-            results = asyncio.run(query_latency(url, qsettings, word))
-            bare = statistics.median(results["driver keyword+unread (page only, no total)"])
-            for name, times in results.items():
-                print(f"  {name}: {ms(times)}; p50 = {statistics.median(times) / bare:.1f}x the bare page", flush=True)
-            print("  100k threads: not measured (10x the fill time above would exceed the 3-minute budget)")
-            print(f"  {load()}")
+            query(args, kafka, mongo_url, var, procs)
     finally:
         for proc in reversed(procs):
             proc.stop()
