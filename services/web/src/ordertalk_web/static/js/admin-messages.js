@@ -205,18 +205,20 @@ function render() {
   showSelectedCount();
 }
 
-// Live refresh: a bell alert naming a thread reads that thread's row alone and patches the page in place
-// (list-patch.js); the page and its total are read again (once a burst is over) only when
+// Live refresh: bell alerts naming threads read those threads' rows alone and patch the page in place
+// (list-patch.js); alerts that come while rows are read wait, then each thread's are handled together (one row read
+// per thread however many alerts it had). The page and its total are read again (once a burst is over) only when
 // - the bell update names no thread: the stream's first update on (re)connecting, polling while it is down;
-// - a list read is in flight or due already (it shows the alert's event too);
-// - the row cannot be read (an error, or 404);
+// - a list read is in flight or due already (it shows the alerts' events too);
+// - a row cannot be read (an error, or 404);
 // - patchPage cannot patch the page correctly (a keyword search, a page other than 1 where rows moved, a total
 //   that cannot be known, ...: see list-patch.js).
-// Alerts are handled one after another, in the order they came.
 let reloadTimer = null;
-let alerts = Promise.resolve();
+let waiting = []; // alerts not handled yet, in the order they came
+let working = false;
 
 function reloadSoon() {
+  waiting = []; // the reload shows their events: the tab has noted their positions
   clearTimeout(reloadTimer);
   reloadTimer = setTimeout(() => {
     reloadTimer = null;
@@ -224,20 +226,52 @@ function reloadSoon() {
   }, RELOAD_DELAY_MS);
 }
 
-async function applyAlert(alert) {
-  if (reloadTimer !== null || loading || !state.result) return reloadSoon();
-  let row;
-  try {
-    row = await projections.threadRow(alert.order_id, alert.position);
-  } catch {
-    return reloadSoon();
+const settled = () => reloadTimer === null && !loading && state.result !== null;
+
+// Each thread's alerts, in the order of their latest one.
+function byThread(alerts) {
+  const groups = new Map();
+  for (const alert of alerts) {
+    const group = groups.get(alert.order_id) || [];
+    groups.delete(alert.order_id);
+    groups.set(alert.order_id, [...group, alert]);
   }
-  if (reloadTimer !== null || loading || !state.result) return reloadSoon();
-  const patched = patchPage(state.result, row, { type: state.type, q: state.q, page: state.page, perPage: PER_PAGE, alert });
-  if (!patched) return reloadSoon();
-  if (patched !== state.result) {
-    state.result = patched;
+  return [...groups.values()];
+}
+
+async function patchFrom(alerts) {
+  const groups = byThread(alerts);
+  let rows;
+  try {
+    rows = await Promise.all(groups.map((group) => projections.threadRow(group[0].order_id, group[group.length - 1].position)));
+  } catch {
+    return false;
+  }
+  if (!settled()) return false;
+  let result = state.result;
+  for (const [n, group] of groups.entries()) {
+    const last = n === groups.length - 1;
+    result = patchPage(result, rows[n], { type: state.type, q: state.q, page: state.page, perPage: PER_PAGE, alerts: group, last });
+    if (!result) return false;
+  }
+  if (result !== state.result) {
+    state.result = result;
     render();
+  }
+  return true;
+}
+
+async function work() {
+  working = true;
+  try {
+    while (waiting.length) {
+      if (!settled()) return reloadSoon();
+      const alerts = waiting;
+      waiting = [];
+      if (!(await patchFrom(alerts))) return reloadSoon();
+    }
+  } finally {
+    working = false;
   }
   return undefined;
 }
@@ -248,6 +282,7 @@ onBell((counts, alert) => {
     reloadSoon();
     return;
   }
-  alerts = alerts.then(() => applyAlert(alert));
+  waiting.push(alert);
+  if (!working) work();
 });
 load();

@@ -1,4 +1,4 @@
-// Pure: how one page of Orders → Messages changes when one thread's row changed (a bell alert), or null when the
+// Pure: how one page of Orders → Messages changes when one thread's row changed (bell alerts), or null when the
 // page cannot be patched correctly from that row alone and must be read again.
 
 // The bell figure that is each attention filter's total (the notifier's counts, the same definition as the list's).
@@ -26,30 +26,31 @@ export function compareRows(a, b) {
   return a.order_id < b.order_id ? -1 : a.order_id > b.order_id ? 1 : 0;
 }
 
-// The filter's total after the alert's event, or null when it cannot be known here. `before` is the row the page
-// held for the thread (it was in the filter then), or undefined when the thread was not on the page.
-export function totalAfter(result, row, before, { type, alert }) {
+// The filter's total after the alerts' events (one thread's, in the order they came), or null when it cannot be
+// known here. `before` is the row the page held for the thread (it was in the filter then), or undefined when the
+// thread was not on the page.
+export function totalAfter(result, row, before, { type, alerts }) {
+  const last = alerts[alerts.length - 1];
   const figure = FIGURES[type];
   if (figure) {
-    const value = alert.counts ? alert.counts[figure] : undefined;
+    const value = last.counts ? last.counts[figure] : undefined;
     return Number.isSafeInteger(value) && value >= 0 ? value : null;
   }
   const now = inFilter(row, type);
   if (before) return result.total + (now ? 0 : -1);
-  // Not on the page: whether it was in the filter follows from the event, read on the row exactly after it.
-  if (row.position !== alert.position) return null; // the thread moved on since: the row says more than the event
-  const event = alert.event_type;
-  if (type === "disputes") {
-    if (event === "DisputeOpened") return result.total + 1;
-    if (event === "DisputeClosed") return result.total - 1;
-    return result.total;
-  }
-  if (event === "MessagePosted") return result.total + (row.message_count === 1 && !row.last_dispute ? 1 : 0);
-  if (event === "DisputeOpened") return row.message_count > 0 ? result.total : null; // first dispute or not
-  return result.total; // a conversation stays one
+  // Not on the page: whether it was in the filter follows from the events, read on the row exactly after them.
+  if (row.position !== last.position) return null; // the thread moved on since: the row says more than the events
+  const count = (kind) => alerts.filter((alert) => alert.event_type === kind).length;
+  const opened = count("DisputeOpened");
+  if (type === "disputes") return result.total + opened - count("DisputeClosed"); // one open dispute at a time
+  const posted = count("MessagePosted");
+  if (!posted && !opened) return result.total; // a conversation stays one, and nothing else makes one
+  if (row.message_count > posted) return result.total; // it had messages before: it was listed
+  if (opened) return null; // whether it had a dispute before cannot be told from the latest one
+  return result.total + (row.last_dispute ? 0 : 1); // its first messages made it a conversation, or a dispute had
 }
 
-// The page after one thread's row changed, or null: the page must be read again. Falls back (null) when:
+// The page after one thread's row changed (`alerts`: that thread's alerts not handled yet, oldest first), or null: the page must be read again. Falls back (null) when:
 // - a keyword search is active (the row does not say whether its messages match the words);
 // - the filter is not one the page knows;
 // - the total cannot be known (see totalAfter);
@@ -57,14 +58,15 @@ export function totalAfter(result, row, before, { type, alert }) {
 // - on a page other than 1: any change of the total, a thread on the page changing place or latest activity, and
 //   a thread elsewhere whose latest activity moved (rows of other pages may have shifted onto or off this one);
 // - a thread moves down the list (it cannot: activity only grows), or leaves page 1 while more rows match (the row
-//   that would move up is unknown);
-// - the patched page is not as long as the total says it must be (e.g. an alert the page missed).
-export function patchPage(result, row, { type, q, page, perPage, alert }) {
+//   that would move up is unknown), or would come last on a page with room while rows follow on the next page;
+// - the patched page is not as long as the total says it must be (e.g. an alert the page missed); checked on the
+//   `last` of several threads patched in a row only (the bell's totals in alerts are those after all of them).
+export function patchPage(result, row, { type, q, page, perPage, alerts, last = true }) {
   if (q || !FILTERS.has(type)) return null;
   const index = result.items.findIndex((item) => item.order_id === row.order_id);
   const before = index >= 0 ? result.items[index] : undefined;
   if (before && before.position > row.position) return result; // the page already shows a later state
-  const total = totalAfter(result, row, before, { type, alert });
+  const total = totalAfter(result, row, before, { type, alerts });
   if (total === null) return null;
   const others = result.items.filter((item) => item.order_id !== row.order_id);
   let items = others;
@@ -77,19 +79,26 @@ export function patchPage(result, row, { type, q, page, perPage, alert }) {
     }
     if (before && place > index) return null; // later in the list than it was: the rows that pass it are unknown
     items = [...others.slice(0, place), row, ...others.slice(place)];
-    if (!before && place === others.length && others.length >= perPage) items = others; // it sorts after this page
+    const beyond = result.total > (page - 1) * perPage + result.items.length; // rows after this page, before the patch
+    if (!before && place === others.length && beyond) {
+      if (others.length < perPage) return null; // it or the next page's first row: which comes first is unknown
+      items = others; // it sorts after this full page
+    }
   }
   if (page > 1) {
     if (total !== result.total) return null; // rows entered or left the filter: this page's rows shifted
     if (!before) {
       // A thread not on this page: it stays where it was (a read, a mark-unread, still outside the filter), or it
       // moved to the top from a page that is not known (this one's rows shifted, or not).
-      return QUIET.has(alert.event_type) || !inFilter(row, type) ? result : null;
+      return alerts.every((alert) => QUIET.has(alert.event_type)) || !inFilter(row, type) ? result : null;
     }
     if (items[index] !== row || before.last_activity_at !== row.last_activity_at) return null; // it moved up
   }
-  items = items.slice(0, perPage);
-  const expected = Math.max(0, Math.min(perPage, total - (page - 1) * perPage));
-  if (items.length !== expected) return null;
-  return { ...result, items, total };
+  const patched = { ...result, items: items.slice(0, perPage), total };
+  return !last || fits(patched, page, perPage) ? patched : null;
+}
+
+// Whether a page holds as many rows as its total says it must.
+export function fits(result, page, perPage) {
+  return result.items.length === Math.max(0, Math.min(perPage, result.total - (page - 1) * perPage));
 }
