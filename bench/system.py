@@ -3,15 +3,16 @@
 Starts the stand-in servers (Tansu, nx-27017, the SMTP catcher) and every service, each its own process, on free
 ports in a temporary directory (never the default ports), with `make run`'s settings except the rate limits (off:
 the load is a few clients posting for many people). Registers orders of CUSTOMERS customers, connects ``--screens``
-admin screens to the bell (ticket flow; each reloads its list after an alert), then offers paced posts at each
-rate of ``--steps`` (default 100, 200, 400, ... until a step is not sustained): customers and staff post with an
-Idempotency-Key, each post followed by the poster's read-your-writes list read (``?after=<position>``); one slot in
-EXTRA_EVERY also marks unread or opens or closes a dispute. Per step it prints the rate sustained, the posts'
-HTTP p50/p99, post -> visible in the poster's list p50/p99, post -> admin bell alert p99, e-mails sent per second,
-the consumers' lag at mid-step and at its end, and CPU per post and RSS of every process. Then, in the same run,
-the empty HTTP route (messaging /healthz) and closed-loop posts, the raw event-store append, the raw broker produce
-and a raw MongoDB ``insert_many`` of copies of the projections' documents, and the ratios. Stops everything by its
-process ids at the end.
+admin screens to the bell (ticket flow; after each alert a screen re-reads its list page and total, or reads the
+alert's row alone, as the page does since issue 17: ``--screen-modes``, each step run once per mode), then offers
+paced posts at each rate of ``--steps`` (default 100, 200, 400, ... until a step is not sustained): customers and
+staff post with an Idempotency-Key, each post followed by the poster's read-your-writes list read
+(``?after=<position>``); one slot in EXTRA_EVERY also marks unread or opens or closes a dispute. Per step it prints
+the rate sustained, the posts' HTTP p50/p99, post -> visible in the poster's list p50/p99, post -> admin bell alert
+p99, e-mails sent per second, the consumers' lag at mid-step and at its end, and CPU per post and RSS of every
+process. Then, in the same run, the empty HTTP route (messaging /healthz) and closed-loop posts, the raw event-store
+append, the raw broker produce and a raw MongoDB ``insert_many`` of copies of the projections' documents, and the
+ratios. Stops everything by its process ids at the end.
 """
 
 from __future__ import annotations
@@ -33,7 +34,17 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
-from bench.system_mix import VISIBLE_WITHIN, Actor, Connection, HttpError, Mix, Post, Screen, StepLog  # noqa: E402
+from bench.system_mix import (  # noqa: E402
+    SCREEN_MODES,
+    VISIBLE_WITHIN,
+    Actor,
+    Connection,
+    HttpError,
+    Mix,
+    Post,
+    Screen,
+    StepLog,
+)
 from bench.system_probe import Usage, consumer_lag, load_average, mail_count, own_usage, relay_backlog, usage  # noqa: E402
 from bench.write import raw_broker_rate, raw_store_rates  # noqa: E402
 from pymongo import AsyncMongoClient  # noqa: E402
@@ -188,13 +199,15 @@ class StepFigures:
     sustained: bool
     visible_p99: float
     growing: bool
+    mode: str = "row"
 
 
 class Bench:
     """The run on a started stack."""
 
-    def __init__(self, stack: Stack, people: Cast, screens: int) -> None:
-        self.stack, self.people, self.screen_count = stack, people, screens
+    def __init__(self, stack: Stack, people: Cast, screens: int, modes: list[str]) -> None:
+        self.stack, self.people, self.screen_count, self.modes = stack, people, screens, modes
+        self.screens: list[Screen] = []
         self.maildir = stack.var / "mail"
         self.alerts: dict[int, float] = {}
         self.empty_rate = self.post_rate = float("nan")  # measured after the steps
@@ -212,7 +225,7 @@ class Bench:
     async def settle(self) -> None:
         """Wait until nothing is left to carry (consumers and relay caught up), at most SETTLE_SECONDS."""
         deadline = time.perf_counter() + SETTLE_SECONDS
-        while (lags := await self.lags()).total > 0:
+        while (lags := await self.lags()).total > 0 or any(s.busy for s in self.screens):
             if time.perf_counter() > deadline:
                 print(f"  (not caught up after {SETTLE_SECONDS:.0f} s: {lags.text()})")
                 return
@@ -224,9 +237,11 @@ class Bench:
         found["load client"] = own_usage()
         return found
 
-    async def step(self, rate: int, seconds: float) -> StepFigures:
-        """One paced step, printed."""
+    async def step(self, rate: int, seconds: float, mode: str) -> StepFigures:
+        """One paced step with the screens in ``mode``, printed."""
         await self.settle()
+        for screen in self.screens:
+            screen.mode = mode
         before, mails_before, started = self.usages(), mail_count(self.maildir), time.perf_counter()
         samples: list[Lags] = []
 
@@ -244,7 +259,9 @@ class Bench:
             await asyncio.sleep(0.05)  # polling the alerts the screens collect
         elapsed = time.perf_counter() - started
         after, mails = self.usages(), mail_count(self.maildir) - mails_before
-        return self.report(rate, seconds, log, customer_posts, (before, after), (samples, mails / elapsed))
+        figures = self.report(rate, seconds, log, customer_posts, (before, after), (samples, mails / elapsed))
+        figures.mode = mode
+        return figures
 
     def report(
         self,
@@ -257,11 +274,13 @@ class Bench:
     ) -> StepFigures:
         """Print one step's figures; answer what the summary needs."""
         samples, mails_per_second = observed
+        mode = self.screens[0].mode if self.screens else "-"
         ok = [p for p in log.posts if p.error is None and p.position is not None]
         failed = [p.error for p in log.posts if p.error is not None]
         sustained = len(ok) >= SUSTAINED * log.due and log.seconds <= seconds * 1.05
         print(
-            f"\nstep {rate} posts/s offered for {seconds:.0f} s: {len(ok) / log.seconds:.1f} posts/s done"
+            f"\nstep {rate} posts/s offered for {seconds:.0f} s, screens '{mode}':"
+            f" {len(ok) / log.seconds:.1f} posts/s done"
             f" ({len(ok)} of {log.due} due answered, {log.skipped} skipped with {MAX_IN_FLIGHT} slots busy,"
             f" {len(failed)} failed) -> {'sustained' if sustained else 'NOT sustained'}"
         )
@@ -276,7 +295,7 @@ class Bench:
         )
         print(
             f"  read-your-writes list reads: {len(log.list_reads)}, p50 {ms(pct(log.list_reads, 0.5))}"
-            f"  p99 {ms(pct(log.list_reads, 0.99))}; {self.screen_count} admin screens reloaded"
+            f"  p99 {ms(pct(log.list_reads, 0.99))}; {self.screen_count} admin screens read"
             f" {len(log.screen_reads)} times, p50 {ms(pct(log.screen_reads, 0.5))}"
             f"  p99 {ms(pct(log.screen_reads, 0.99))}; read errors {len(log.read_errors)}"
         )
@@ -376,7 +395,7 @@ class Bench:
     async def run(self, steps: list[int], seconds: float) -> None:
         """Screens, steps, the empty route; then the summary."""
         await register(self.stack, self.people.orders, self.people.admin_token)
-        screens = [
+        self.screens = screens = [
             Screen(self.mix, self.stack.url("notifier"), self.people.admin_token, self.alerts if n == 0 else None)
             for n in range(self.screen_count)
         ]
@@ -389,8 +408,9 @@ class Bench:
         figures: list[StepFigures] = []
         try:
             for rate in steps:
-                figures.append(await self.step(rate, seconds))
-                if not figures[-1].sustained:
+                at_rate = [await self.step(rate, seconds, mode) for mode in self.modes]
+                figures += at_rate
+                if not any(f.sustained for f in at_rate):
                     break
             await self.settle()
             await self.empty_and_closed_loop()
@@ -402,13 +422,19 @@ class Bench:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.mix.close()
             await self.http.aclose()
+        for mode in self.modes:
+            self.summary([f for f in figures if f.mode == mode], mode)
+
+    def summary(self, figures: list[StepFigures], mode: str) -> None:
+        """The highest steps sustained with the screens in one mode."""
         good = [f for f in figures if f.sustained and f.visible_p99 <= VISIBLE_GOAL and not f.growing]
         best = max((f.rate for f in good), default=None)
         top = max((f.rate for f in figures if f.sustained), default=None)
         print(
-            f"\nhighest step sustained with post -> visible p99 <= {ms(VISIBLE_GOAL)} and no growing lag: "
-            f"{f'{best} posts/s' if best else 'none'} (highest sustained at all: {f'{top} posts/s' if top else 'none'};"
-            f" goal >= 1000 posts/s); {load_average()}"
+            f"\nscreens '{mode}': highest step sustained with post -> visible p99 <= {ms(VISIBLE_GOAL)} and no growing"
+            f" lag: {f'{best} posts/s' if best else 'none'}"
+            f" (highest sustained at all: {f'{top} posts/s' if top else 'none'}; goal >= 1000 posts/s);"
+            f" {load_average()}"
         )
         if top:
             print(f"  ratio highest sustained step / empty route: {top / self.empty_rate:.3f}")
@@ -422,6 +448,12 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each step")
     parser.add_argument("--screens", type=int, default=20, help="admin screens following the bell")
+    parser.add_argument(
+        "--screen-modes",
+        default="row",
+        help="comma-separated, each step run once per mode: 'row' (an alert reads its thread's row, as the page does)"
+        ", 'page' (an alert re-reads the list page and its total, as the page did before issue 17)",
+    )
     return parser.parse_args()
 
 
@@ -429,6 +461,9 @@ def main() -> None:
     """Start the stack on free ports, run the bench, stop the stack."""
     args = arguments()
     steps = [int(value) for value in args.steps.split(",") if value.strip()]
+    modes = [mode.strip() for mode in args.screen_modes.split(",") if mode.strip()]
+    if not modes or any(mode not in SCREEN_MODES for mode in modes):
+        raise SystemExit(f"--screen-modes: a comma-separated list of {', '.join(SCREEN_MODES)}")
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "MONGO_URL", "SMTP_HOST"):
         os.environ.pop(name, None)  # the stand-ins of this run, never servers configured elsewhere
     os.environ.update(BENCH_SETTINGS)
@@ -440,7 +475,7 @@ def main() -> None:
         codec = TokenCodec(AuthSettings(jwt_secret=stack.env["AUTH_JWT_SECRET"]))
         settings = {k: stack.env.get(k, "(default)") for k in ("EVENT_STORE", "SQLITE_SYNCHRONOUS")}
         print(f"stack up in {tmp}: {', '.join(f'{k}={v}' for k, v in settings.items())}, rate limits off", flush=True)
-        asyncio.run(Bench(stack, cast(codec), args.screens).run(steps, args.seconds))
+        asyncio.run(Bench(stack, cast(codec), args.screens, modes).run(steps, args.seconds))
 
 
 if __name__ == "__main__":

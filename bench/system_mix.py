@@ -1,5 +1,6 @@
 """The whole-system benchmark's load: paced posts by customers and staff, each followed by its read-your-writes
-list read, a few mark-unread and dispute open/close, and admin screens that follow the bell and reload their list.
+list read, a few mark-unread and dispute open/close, and admin screens that follow the bell and refresh their list
+(re-reading the page, or reading the alert's row: ``Screen.mode``).
 
 The client is asyncio with a minimal HTTP/1.1 keep-alive connection (it shares the two cores with the system, so it
 must cost little per request); the bell streams go through httpx.
@@ -129,7 +130,7 @@ class StepLog:
 
     posts: list[Post] = field(default_factory=list)
     list_reads: list[float] = field(default_factory=list)  # the posters' read-your-writes reads
-    screen_reads: list[float] = field(default_factory=list)  # admin screens reloading after a bell alert
+    screen_reads: list[float] = field(default_factory=list)  # admin screens' reads after bell alerts (page or row)
     extras: dict[str, int] = field(default_factory=dict)  # "<op> <status>" -> count
     read_errors: list[str] = field(default_factory=list)
     skipped: int = 0  # due posts that found every slot busy
@@ -269,19 +270,33 @@ class Mix:
         self._idle.clear()
 
 
-class Screen:
-    """An admin Messages screen: follows the bell stream (ticket flow) and reloads its list after each alert.
+SCREEN_MODES = ("page", "row")  # page: each alert re-reads the list page and its total (the old page); row: the row
 
-    Reloads are coalesced: alerts that come while a reload runs cause one more reload, with the newest position.
+
+class Screen:
+    """An admin Messages screen: follows the bell stream (ticket flow) and refreshes its list after each alert.
+
+    ``mode`` "page" behaves as the page did before issue 17: a reload of the list page (its query and its total)
+    after alerts, coalesced (alerts that come while a reload runs cause one more, with the newest position).
+    ``mode`` "row" behaves as the page does now on page 1 of the unfiltered list: alerts read the rows of the threads
+    they name (``/v1/threads/{order_id}/row``, waiting for the thread's latest alert's position); alerts that come
+    while rows are read wait, then each thread's are handled together (one row read per thread).
     """
 
     def __init__(self, mix: Mix, notifier: str, token: str, alerts: dict[int, float] | None) -> None:
         self.mix, self.notifier, self.token = mix, notifier, token
         self.alerts = alerts  # position -> first arrival, kept by one screen only
         self.connection = Connection(*mix.projections)
+        self.mode = "row"
         self._wanted: int | None = None
+        self._rows: dict[str, int] = {}  # order id -> its latest alert's position, in the order of those
         self._reloading = False
         self.connected = asyncio.Event()
+
+    @property
+    def busy(self) -> bool:
+        """Whether reads are still due for alerts received."""
+        return self._reloading
 
     async def run(self) -> None:
         """Follow the bell until cancelled."""
@@ -299,31 +314,41 @@ class Screen:
                         self._alert(json.loads(line[5:]))
 
     def _alert(self, alert: dict[str, object]) -> None:
-        position = alert.get("position")
+        position, order_id = alert.get("position"), alert.get("order_id")
         if not isinstance(position, int):
             return
         if self.alerts is not None:
             self.alerts.setdefault(position, time.perf_counter())
-        self._wanted = max(self._wanted or 0, position)
+        if self.mode == "row" and isinstance(order_id, str):
+            self._rows.pop(order_id, None)
+            self._rows[order_id] = position
+        else:
+            self._wanted = max(self._wanted or 0, position)
         if not self._reloading:
             self._reloading = True
             asyncio.get_running_loop().create_task(self._reload())
 
     async def _reload(self) -> None:
-        auth = {"Authorization": f"Bearer {self.token}"}
         try:
-            while self._wanted is not None:
-                wanted, self._wanted = self._wanted, None
-                started = time.perf_counter()
-                try:
-                    status, _, _ = await self.connection.request(
-                        "GET", f"/v1/threads?per_page={LIST_PAGE}&after={wanted}", auth
-                    )
-                except HttpError as exc:
-                    self.mix.log.read_errors.append(f"screen: {exc}")
-                    continue
-                self.mix.log.screen_reads.append(time.perf_counter() - started)
-                if status != 200:
-                    self.mix.log.read_errors.append(f"screen list {status}")
+            while self._wanted is not None or self._rows:
+                if self._rows:
+                    rows, self._rows = self._rows, {}
+                    for order_id, position in rows.items():
+                        await self._read(f"/v1/threads/{order_id}/row?after={position}&after_order={order_id}")
+                else:
+                    wanted, self._wanted = self._wanted, None
+                    await self._read(f"/v1/threads?per_page={LIST_PAGE}&after={wanted}")
         finally:
             self._reloading = False
+
+    async def _read(self, path: str) -> None:
+        auth = {"Authorization": f"Bearer {self.token}"}
+        started = time.perf_counter()
+        try:
+            status, _, _ = await self.connection.request("GET", path, auth)
+        except HttpError as exc:
+            self.mix.log.read_errors.append(f"screen: {exc}")
+            return
+        self.mix.log.screen_reads.append(time.perf_counter() - started)
+        if status != 200:
+            self.mix.log.read_errors.append(f"screen read {status}")
