@@ -143,20 +143,30 @@ async def timed(client: httpx.AsyncClient, url: str, params: dict[str, Any]) -> 
 
 
 async def measure(targets: dict[str, str], oid: str, requests: int) -> dict[str, list[float]]:
-    """``requests`` sequential GETs per case; the cases alternate request by request (the same load for each)."""
+    """``requests`` sequential GETs per case; the cases alternate request by request (the same load for each).
+
+    Beside the thread view: an older page, the same thread as a list row (``/row``: the thread document without
+    messages, where the route exists) and the empty route (``/healthz``), the floors under the view.
+    """
+    view = f"/v1/threads/{oid}"
     cases: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, url in targets.items():
-        cases[f"{name}: GET /v1/threads/{{id}}"] = (url, {})
-    cases["paged: an older page (before_seq=5000)"] = (targets["paged"], {"before_seq": 5000})
-    out: dict[str, list[float]] = {name: [] for name in cases}
+        cases[f"{name}: GET /v1/threads/{{id}}"] = (f"{url}{view}", {})
+    paged = targets["paged"]
+    cases["paged: an older page (before_seq=5000)"] = (f"{paged}{view}", {"before_seq": 5000})
     async with httpx.AsyncClient(timeout=60) as client:
+        if (await client.get(f"{paged}{view}/row", headers=auth())).status_code == 200:
+            cases["the thread as a list row: GET /v1/threads/{id}/row"] = (f"{paged}{view}/row", {})
+        cases["the empty route: GET /healthz"] = (f"{paged}/healthz", {})
+        out: dict[str, list[float]] = {name: [] for name in cases}
         for name, (url, params) in cases.items():  # one warm-up each; what each answers
-            _, body = await timed(client, f"{url}/v1/threads/{oid}", params)
-            older = body.get("older", "-")
-            print(f"  {name}: {len(body['messages'])} messages, older {older}, {len(body['disputes'])} disputes")
+            _, body = await timed(client, url, params)
+            if "messages" in body:
+                older = body.get("older", "-")
+                print(f"  {name}: {len(body['messages'])} messages, older {older}, {len(body['disputes'])} disputes")
         for _ in range(requests):
             for name, (url, params) in cases.items():
-                elapsed, _ = await timed(client, f"{url}/v1/threads/{oid}", params)
+                elapsed, _ = await timed(client, url, params)
                 out[name].append(elapsed)
     return out
 

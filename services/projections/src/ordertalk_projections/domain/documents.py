@@ -135,7 +135,11 @@ ORDER_DEFAULTS: Document = {
 
 def thread_row(doc: Document, party: str) -> Document:
     """A ThreadRow (docs/interfaces.md) for a caller speaking as ``party``."""
-    state = ThreadState.model_validate(doc["state"])
+    return _row(doc, ThreadState.model_validate(doc["state"]), party)
+
+
+def _row(doc: Document, state: ThreadState, party: str) -> Document:
+    """The ThreadRow of a document whose state is validated already."""
     open_dispute = state.open_dispute
     return {
         "order_id": state.order_id,
@@ -170,8 +174,8 @@ def thread_detail(doc: Document, party: str, messages: list[Document], older: bo
     Nothing here is computed from the messages: the counts, read positions and disputes come from the
     thread's state, so a page answers them as the whole thread would. ``older``: messages exist before the page.
     """
-    state = ThreadState.model_validate(doc["state"])
-    row = thread_row(doc, party)
+    state = ThreadState.model_validate(doc["state"])  # validated once for the row and the disputes
+    row = _row(doc, state, party)
     row["messages"] = [
         {
             "message_id": m["_id"],
