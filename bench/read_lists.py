@@ -1,7 +1,9 @@
 """The read API's lists and bell at a filled store's size, each beside the bare driver queries of the same answer.
 
 Every case is one HTTP request shape (an admin's or a customer's) and the driver calls that answer the same
-page and total: a ``find`` with the filter, sort, skip and limit plus a ``$match``/``$count`` aggregation.
+page and total with the filters the service sends (``mongo_queries.list_filters``): a ``find`` with the page
+filter, sort, skip and limit plus a ``$match``/``$count`` aggregation of the total's filter; beside it the same
+page as an ``aggregate`` pipeline.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from tests.projections.harness import auth
 
 from ordertalk_projections.adapters.mongo_queries import (
-    CONVERSATIONS,
     ORDER_SORT,
     THREAD_SORT,
-    order_filter,
+    list_filters,
+    orders_filters,
     thread_filter,
 )
 from ordertalk_projections.domain.generations import Generation
@@ -51,17 +53,17 @@ class Case:
 
 def thread_case(name: str, viewer: Viewer, subject: str, kind: ThreadType, q: str | None, gen: Generation) -> Case:
     """A thread list of ``kind`` (and keyword ``q``) as the viewer asks for it."""
-    flt = thread_filter(viewer, q, kind) | CONVERSATIONS
+    flt, total = list_filters(viewer, q, kind)
     params = {"type": kind} | ({"q": q} if q else {})
     role = "admin" if viewer.customer_id is None else "customer"
-    return Case(name, "/v1/threads", params, role, subject, gen.threads, flt, (flt,), THREAD_SORT)
+    return Case(name, "/v1/threads", params, role, subject, gen.threads, flt, (total,), THREAD_SORT)
 
 
 def order_case(name: str, viewer: Viewer, subject: str, messages: OrderMessages, gen: Generation) -> Case:
     """The Orders list with its messages filter."""
-    flt = order_filter(viewer, messages)
+    flt, total = orders_filters(viewer, messages)
     role = "admin" if viewer.customer_id is None else "customer"
-    return Case(name, "/v1/orders", {"messages": messages}, role, subject, gen.orders, flt, (flt,), ORDER_SORT)
+    return Case(name, "/v1/orders", {"messages": messages}, role, subject, gen.orders, flt, (total,), ORDER_SORT)
 
 
 def bell_case(name: str, viewer: Viewer, subject: str, gen: Generation) -> Case:
