@@ -89,7 +89,7 @@ class OrderThread(Aggregate):
     # --- snapshots -----------------------------------------------------------------------------
 
     class Snapshot(LibrarySnapshot):
-        """A thread's state at a version, as plain JSON values (its message ids as one hex string).
+        """A thread's state at a version, as plain JSON values (its message ids packed in base64 strings).
 
         ``state`` carries ``class_version`` when OrderThread's is above 1. When the state changes shape,
         raise ``OrderThread.class_version`` and add ``upcast_v<n>_v<n+1>(state)`` static methods: a
