@@ -79,6 +79,9 @@ def test_read_your_writes_waits_for_the_thread(
     assert answer.json()["last_message"]["excerpt"] == "One more question"
     assert answer.json()["position"] == event.position
     assert int(answer.headers["X-Projection-Position"]) >= event.position
+    again = service.get(f"/v1/threads/{rows.mine.order_id}/row", after=event.position, after_order=rows.other.order_id)
+    assert again.json() == answer.json()  # the thread has the position: answered at once, whichever order wrote it
+    assert int(again.headers["X-Projection-Position"]) >= event.position
 
 
 def test_bad_parameters_are_a_422_problem(service: RunningService, rows: Rows) -> None:

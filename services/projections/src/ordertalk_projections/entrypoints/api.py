@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from ordertalk_threadstate import BellCounts
 
 from ordertalk_projections.application.reading import ReadSide
+from ordertalk_projections.application.rows import thread_after
 from ordertalk_projections.domain.documents import order_row, thread_detail, thread_row
 from ordertalk_projections.domain.reading import OrderMessages, ThreadType, Viewer
 from ordertalk_runtime.api_docs import install_api_docs
@@ -173,11 +174,10 @@ def create_app(
         A live list patches itself with it after a bell alert instead of reading its page and total again.
         """
         viewer = _viewer(principal)
-        gen, position = await rs.generation_after(after, order_id, written_in=after_order, viewer=viewer)
-        doc = await rs.queries.thread(gen, viewer, order_id)
+        doc, position = await thread_after(rs, viewer, order_id, after, after_order)
         if doc is None:
             raise _not_found(order_id)
-        response.headers[POSITION_HEADER] = str(max(position, int(doc.get("position", 0))))
+        response.headers[POSITION_HEADER] = str(position)
         return thread_row(doc, viewer.party)
 
     @app.get("/v1/orders", tags=["orders"])
