@@ -31,10 +31,12 @@ function syncUrl() {
 }
 
 let loading = 0; // list reads in flight
+let loads = 0; // list reads started
 
 async function load() {
   syncUrl();
   loading += 1;
+  loads += 1;
   try {
     state.result = await projections.threads({ q: state.q, type: state.type, page: state.page, per_page: PER_PAGE });
   } catch (error) {
@@ -241,12 +243,14 @@ function byThread(alerts) {
 
 async function patchFrom(alerts) {
   const groups = byThread(alerts);
+  const started = loads;
   let rows;
   try {
     rows = await Promise.all(groups.map((group) => projections.threadRow(group[0].order_id, group[group.length - 1].position)));
   } catch {
     return false;
   }
+  if (loads !== started) return true; // the list was read since the alerts came (another filter or page, say): done
   if (!settled()) return false;
   let result = state.result;
   for (const [n, group] of groups.entries()) {
