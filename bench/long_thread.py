@@ -13,6 +13,9 @@ server), all in one run:
   on that store; the first post (the thread loaded cold in the service) and then BENCH_LONG_POSTS
   (default 1,000) sequential posts from one client: p50/p99/max.
 
+The intervals of one store take turns, load by load and post by post (a service per interval, all
+running), so each meets the same machine load while other processes come and go.
+
 Run with ``make bench-long`` or ``.venv/bin/python bench/long_thread.py``. The machine's cores and
 load average are printed with the figures: compare the intervals within one run.
 """
@@ -25,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,21 +62,6 @@ ADMIN = Caller(Participant("admin", "bench", "Bench Admin"))
 CUSTOMER = Caller(Participant("customer", "customer-1", "Jane Doe"), customer_id="customer-1")
 
 
-@dataclass
-class Figures:
-    """What one (store, interval) gave."""
-
-    label: str
-    build_seconds: float
-    events: int
-    loads: list[float]
-    events_read: int
-    snapshot_bytes: int
-    first_post: float
-    posts: list[float]
-    errors: int
-
-
 def build_thread(settings: Settings) -> tuple[float, int]:
     """A thread of MESSAGES messages (both sides posting, the admin reading every 50): seconds taken, events."""
     store = open_store(settings)
@@ -101,56 +89,81 @@ def build_thread(settings: Settings) -> tuple[float, int]:
     return seconds, version
 
 
-def cold_loads(settings: Settings) -> tuple[list[float], int, int]:
-    """LOADS loads by a new application without an aggregate cache: seconds each, events read, snapshot bytes."""
-    store = open_store(settings.model_copy(update={"aggregate_cache_maxsize": 0}))
+@dataclass
+class Case:
+    """One (store, interval): its settings, the service's environment, and what was measured."""
+
+    label: str
+    name: str
+    settings: Settings
+    env: dict[str, str]
+    build_seconds: float = 0.0
+    events: int = 0
+    loads: list[float] = field(default_factory=list)
+    events_read: int = 0
+    snapshot_bytes: int = 0
+    first_post: float = 0.0
+    posts: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def cold_loads(cases: list[Case]) -> None:
+    """LOADS loads of each case's thread by a new application without an aggregate cache, the cases in turn.
+
+    Taking turns, every case meets the same machine load (other processes come and go).
+    """
+    stores = [open_store(c.settings.model_copy(update={"aggregate_cache_maxsize": 0})) for c in cases]
     thread_id = thread_id_for(ORDER_ID)
     try:
-        times = []
         for _ in range(LOADS):
-            started = time.perf_counter()
-            thread: OrderThread = store.repository.get(thread_id)
-            times.append(time.perf_counter() - started)
-        snapshots = store.snapshots
-        latest = list(snapshots.recorder.select_events(thread_id, desc=True, limit=1)) if snapshots else []
-        after = latest[0].originator_version if latest else 0
-        events_read = len(list(store.events.get(thread_id, gt=after)))
-        assert thread.message_count >= MESSAGES
-        return times, events_read, len(latest[0].state) if latest else 0
+            for case, store in zip(cases, stores, strict=True):
+                started = time.perf_counter()
+                thread: OrderThread = store.repository.get(thread_id)
+                case.loads.append(time.perf_counter() - started)
+                assert thread.message_count >= MESSAGES
+        for case, store in zip(cases, stores, strict=True):
+            snapshots = store.snapshots
+            latest = list(snapshots.recorder.select_events(thread_id, desc=True, limit=1)) if snapshots else []
+            after = latest[0].originator_version if latest else 0
+            case.events_read = len(list(store.events.get(thread_id, gt=after)))
+            case.snapshot_bytes = len(latest[0].state) if latest else 0
     finally:
-        store.close()
+        for store in stores:
+            store.close()
 
 
-async def http_posts(env: dict[str, str], var: Path, name: str) -> tuple[float, list[float], int]:
-    """The first post (cold load in the service), then POSTS sequential posts: seconds, and the failures."""
-    port = free_port()
-    argv = python_argv("-m", "ordertalk_messaging", "serve", "--port", str(port), "--log-level", "warning")
-    service = ManagedProcess(f"messaging-{name}", argv, var / "log" / f"messaging-{name}.log", env=env)
-    await asyncio.to_thread(service.start, ready_probe(f"http://127.0.0.1:{port}"), 60.0)
+async def http_posts(cases: list[Case], var: Path) -> None:
+    """A service per case; each one's first post (its cold load), then POSTS posts to each in turn, one at a time."""
+    services, clients = [], []
+    codec = TokenCodec(AuthSettings(jwt_secret=SECRET))
+    headers = {
+        "Authorization": f"Bearer {codec.mint(Principal('admin', 'bench', 'Bench Admin'))}",
+        "Content-Type": "application/json",
+    }
     try:
-        codec = TokenCodec(AuthSettings(jwt_secret=SECRET))
-        headers = {
-            "Authorization": f"Bearer {codec.mint(Principal('admin', 'bench', 'Bench Admin'))}",
-            "Content-Type": "application/json",
-        }
-        client = Connection("127.0.0.1", port, headers)
-        first = await post(client, ORDER_ID)
-        results = [await post(client, ORDER_ID) for _ in range(POSTS)]
-        await client.close()
-        errors = [r.error for r in [first, *results] if r.error]
-        if errors:
-            print(f"  {len(errors)} posts failed, the first: {errors[0]}")
-        return first.latency, [r.latency for r in results if r.error is None], len(errors)
+        for case in cases:
+            port = free_port()
+            argv = python_argv("-m", "ordertalk_messaging", "serve", "--port", str(port), "--log-level", "warning")
+            log_path = var / "log" / f"messaging-{case.name}.log"
+            services.append(ManagedProcess(f"messaging-{case.name}", argv, log_path, env=case.env))
+            await asyncio.to_thread(services[-1].start, ready_probe(f"http://127.0.0.1:{port}"), 60.0)
+            clients.append(Connection("127.0.0.1", port, headers))
+        for case, client in zip(cases, clients, strict=True):
+            first = await post(client, ORDER_ID)
+            case.first_post = first.latency
+            case.errors += [first.error] if first.error else []
+        for _ in range(POSTS):
+            for case, client in zip(cases, clients, strict=True):
+                result = await post(client, ORDER_ID)
+                if result.error:
+                    case.errors.append(result.error)
+                else:
+                    case.posts.append(result.latency)
     finally:
-        service.stop()
-
-
-async def bench_one(label: str, settings: Settings, env: dict[str, str], var: Path, name: str) -> Figures:
-    """Build, load cold, post over HTTP: one (store, interval)."""
-    build_seconds, events = await asyncio.to_thread(build_thread, settings)
-    loads, events_read, snapshot_bytes = await asyncio.to_thread(cold_loads, settings)
-    first, posts, errors = await http_posts(env, var, name)
-    return Figures(label, build_seconds, events, loads, events_read, snapshot_bytes, first, posts, errors)
+        for client in clients:
+            await client.close()
+        for service in services:
+            service.stop()
 
 
 def ms(seconds: float) -> str:
@@ -158,7 +171,7 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.2f} ms"
 
 
-def report(f: Figures) -> None:
+def report(f: Case) -> None:
     """Print one (store, interval)'s figures."""
     print(f"=== {f.label}")
     print(f"  built {MESSAGES} messages in {f.build_seconds:.1f} s through the application; {f.events} events")
@@ -173,7 +186,7 @@ def report(f: Figures) -> None:
     print(f"  HTTP post, first after start (cold load in the service): {ms(f.first_post)}")
     print(
         f"  HTTP post, {len(f.posts)} sequential: p50 {ms(pct(f.posts, 0.5))}  p99 {ms(pct(f.posts, 0.99))}  "
-        f"max {ms(max(f.posts))}  failed {f.errors}",
+        f"max {ms(max(f.posts))}  failed {len(f.errors)}" + (f" (the first: {f.errors[0]})" if f.errors else ""),
         flush=True,
     )
 
@@ -198,6 +211,7 @@ async def main() -> None:
         for name in ("SQLITE_SYNCHRONOUS", "AGGREGATE_CACHE_MAXSIZE", "SNAPSHOT_INTERVAL"):
             base_env.pop(name, None)
         for store in STORES:
+            cases: list[Case] = []
             for interval in INTERVALS:
                 name = f"{store}-{interval}"
                 if store == "sqlite":
@@ -211,9 +225,17 @@ async def main() -> None:
                         print(f"=== PostgreSQL skipped: {exc}")
                         break
                     env = {"EVENT_STORE": "postgres", "POSTGRES_DB": settings.postgres_db}
-                env = base_env | env | {"SNAPSHOT_INTERVAL": str(interval)}
                 label = f"{store}, SNAPSHOT_INTERVAL={interval}" + (" (snapshots off)" if not interval else "")
-                report(await bench_one(label, settings, env, var, name))
+                cases.append(Case(label, name, settings, base_env | env | {"SNAPSHOT_INTERVAL": str(interval)}))
+            if not cases:
+                continue
+            for case in cases:
+                case.build_seconds, case.events = await asyncio.to_thread(build_thread, case.settings)
+            await asyncio.to_thread(cold_loads, cases)
+            await http_posts(cases, var)
+            print(f"--- {store}: the intervals measured in turns; {load_average()}")
+            for case in cases:
+                report(case)
         print(f"done; {load_average()}")
     finally:
         postgres.drop_all()
