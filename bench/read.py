@@ -28,6 +28,7 @@ from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
 from ordertalk_devstack.servers import start_kafka, start_mongo
 from ordertalk_projections.adapters.kafka_source import KafkaEventLog
+from ordertalk_projections.application.ports import EventLog
 from ordertalk_projections.application.rebuild import CHUNK, Rebuilder, RebuildReport
 from ordertalk_projections.bootstrap import resources
 from ordertalk_projections.domain.generations import POINTER_TTL, Generation
@@ -35,7 +36,7 @@ from ordertalk_projections.settings import Settings
 from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import read_lists
+from bench import read_lists, read_rebuild
 from bench.read_fill import SEARCH_WORD, FillReport, fill
 from bench.read_lists import PAGES, PER_PAGE
 from tests.projections.harness import auth, service_env
@@ -116,16 +117,15 @@ async def lag(kafka: KafkaSettings, url: str) -> tuple[list[float], list[Integra
     return [seen[p] - sent[p] for p in sent if p in seen], events
 
 
-async def rebuild_rate(settings: Settings) -> tuple[RebuildReport, float, int]:
-    """Rebuild from Kafka offset zero, then the raw baseline: the same documents, raw ``insert_many``.
+async def rebuild_rate(settings: Settings, log: EventLog | None = None) -> tuple[RebuildReport, float, int]:
+    """Rebuild from Kafka offset zero (or ``log``), then the raw baseline: the same documents, raw ``insert_many``.
 
     The baseline inserts exactly the documents the rebuild produced (its threads, messages and orders)
     into fresh collections in chunks of the rebuild's chunk size, and answers its duration and doc count.
     """
     async with resources(settings) as res:
-        report = await Rebuilder(res.store, KafkaEventLog(settings.kafka), None, out=io.StringIO(), batch=5000).run(
-            "kafka"
-        )
+        source = log or KafkaEventLog(settings.kafka)
+        report = await Rebuilder(res.store, source, None, out=io.StringIO(), batch=5000).run("kafka")
         gen = Generation(report.generation)
         docs = 0
         seconds = 0.0
@@ -141,11 +141,13 @@ async def rebuild_rate(settings: Settings) -> tuple[RebuildReport, float, int]:
     return report, seconds, docs
 
 
-def print_rebuild(report: RebuildReport, raw_seconds: float, docs: int) -> None:
+def print_rebuild(
+    report: RebuildReport, raw_seconds: float, docs: int, label: str = "rebuild from Kafka offset zero"
+) -> None:
     """Print one rebuild and its raw baseline."""
     raw = report.loaded / raw_seconds  # events' worth of documents per second
     print(
-        f"rebuild from Kafka offset zero: {report.events} events in {report.seconds:.2f} s = {report.rate:.0f} ev/s"
+        f"{label}: {report.events} events in {report.seconds:.2f} s = {report.rate:.0f} ev/s"
         f" (setup {report.setup_seconds:.2f} s, bulk load {report.load_seconds:.2f} s,"
         f" finish {report.finish_seconds:.2f} s: indexes, catch-up, switch, {POINTER_TTL:.1f} s pointer wait)"
     )
@@ -206,6 +208,20 @@ def query(
     print(f"  {load()}")
 
 
+def rebuild_scale(args: argparse.Namespace, kafka: KafkaSettings, mongo_url: str) -> None:
+    """The real rebuild over the fill's events (``--rebuild-threads`` threads) read from memory, beside raw."""
+    t = time.perf_counter()
+    log = read_rebuild.events(args.rebuild_threads, args.messages_per_thread)
+    print(
+        f"rebuild at scale: {len(log)} events of {args.rebuild_threads} threads generated in"
+        f" {time.perf_counter() - t:.1f} s",
+        flush=True,
+    )
+    settings = Settings(mongo_url=mongo_url, mongo_db="bench_rebuild", kafka=kafka)
+    report, raw_seconds, docs = asyncio.run(rebuild_rate(settings, read_rebuild.MemoryLog(log)))
+    print_rebuild(report, raw_seconds, docs, f"rebuild of {len(log)} generated events read from memory")
+
+
 async def filled(settings: Settings, threads: int, per_thread: int) -> FillReport:
     """Fill the query database's generation 1 (see ``bench/read_fill.py``)."""
     async with resources(settings) as res:
@@ -213,14 +229,15 @@ async def filled(settings: Settings, threads: int, per_thread: int) -> FillRepor
 
 
 def main() -> None:
-    """``bench/read.py [lag|rebuild|query ...] [--threads N] [--messages-per-thread M] [--requests R]``."""
+    """``bench/read.py [lag|rebuild|query|rebuild-scale ...] [--threads N] [--messages-per-thread M] ...``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("parts", nargs="*", help="all parts by default")
     parser.add_argument("--threads", type=int, default=100_000, help="threads filled for the query part")
     parser.add_argument("--messages-per-thread", type=int, default=10, help="messages per thread on average")
     parser.add_argument("--requests", type=int, default=200, help="HTTP requests per read measured")
+    parser.add_argument("--rebuild-threads", type=int, default=100_000, help="threads of the rebuild-scale part")
     args = parser.parse_args()
-    parts = set(args.parts) or {"lag", "rebuild", "query"}
+    parts = set(args.parts) or {"lag", "rebuild", "query"}  # rebuild-scale only when asked: 1M events take long
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers we started on a timeout too
     var = Path(tempfile.mkdtemp(prefix="bench-read-"))
     kport, mport = free_port(), free_port()
@@ -249,6 +266,8 @@ def main() -> None:
                 print_rebuild(report, raw_seconds, docs)
         if "query" in parts:
             query(args, kafka, mongo_url, var, procs)
+        if "rebuild-scale" in parts:
+            rebuild_scale(args, kafka, mongo_url)
     finally:
         for proc in reversed(procs):
             proc.stop()
