@@ -246,7 +246,8 @@ async function patchFrom(alerts) {
   const started = loads;
   let rows;
   try {
-    rows = await Promise.all(groups.map((group) => projections.threadRow(group[0].order_id, group[group.length - 1].position)));
+    const latest = (group) => group[group.length - 1];
+    rows = await Promise.all(groups.map((group) => projections.threadRow(latest(group).order_id, latest(group).position)));
   } catch {
     return false;
   }
@@ -255,7 +256,8 @@ async function patchFrom(alerts) {
   let result = state.result;
   for (const [n, group] of groups.entries()) {
     const last = n === groups.length - 1;
-    result = patchPage(result, rows[n], { type: state.type, q: state.q, page: state.page, perPage: PER_PAGE, alerts: group, last });
+    const view = { type: state.type, q: state.q, page: state.page, perPage: PER_PAGE };
+    result = patchPage(result, rows[n], { ...view, alerts: group, last });
     if (!result) return false;
   }
   if (result !== state.result) {

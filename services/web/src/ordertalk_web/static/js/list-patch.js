@@ -50,7 +50,8 @@ export function totalAfter(result, row, before, { type, alerts }) {
   return result.total + (row.last_dispute ? 0 : 1); // its first messages made it a conversation, or a dispute had
 }
 
-// The page after one thread's row changed (`alerts`: that thread's alerts not handled yet, oldest first), or null: the page must be read again. Falls back (null) when:
+// The page after one thread's row changed (`alerts`: that thread's alerts not handled yet, oldest first), or null:
+// the page must be read again. Falls back (null) when:
 // - a keyword search is active (the row does not say whether its messages match the words);
 // - the filter is not one the page knows;
 // - the total cannot be known (see totalAfter);
