@@ -180,7 +180,7 @@ def report(f: Case) -> None:
     print(f"=== {f.label}")
     print(f"  built {MESSAGES} messages in {f.build_seconds:.1f} s through the application; {f.events} events")
     print(
-        f"  cold load (new application, no cache), {len(f.loads)} loads: p50 {ms(pct(f.loads, 0.5))}  "
+        f"  cold load (new application, no cache), {len(f.loads)} loads: min {ms(min(f.loads))}  p50 {ms(pct(f.loads, 0.5))}  "
         f"p99 {ms(pct(f.loads, 0.99))}  max {ms(max(f.loads))}"
     )
     print(
@@ -189,7 +189,8 @@ def report(f: Case) -> None:
     )
     print(f"  HTTP post, the thread's first after start (its cold load in the service): {ms(f.first_post)}")
     print(
-        f"  HTTP post, {len(f.posts)} sequential: p50 {ms(pct(f.posts, 0.5))}  p99 {ms(pct(f.posts, 0.99))}  "
+        f"  HTTP post, {len(f.posts)} sequential: min {ms(min(f.posts))}  p50 {ms(pct(f.posts, 0.5))}  "
+        f"p99 {ms(pct(f.posts, 0.99))}  "
         f"max {ms(max(f.posts))}  failed {len(f.errors)}" + (f" (the first: {f.errors[0]})" if f.errors else ""),
         flush=True,
     )
