@@ -180,7 +180,8 @@ def report(f: Case) -> None:
     print(f"=== {f.label}")
     print(f"  built {MESSAGES} messages in {f.build_seconds:.1f} s through the application; {f.events} events")
     print(
-        f"  cold load (new application, no cache), {len(f.loads)} loads: min {ms(min(f.loads))}  p50 {ms(pct(f.loads, 0.5))}  "
+        f"  cold load (new application, no cache), {len(f.loads)} loads: min {ms(min(f.loads))}  "
+        f"p50 {ms(pct(f.loads, 0.5))}  "
         f"p99 {ms(pct(f.loads, 0.99))}  max {ms(max(f.loads))}"
     )
     print(
