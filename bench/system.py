@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
 from bench.system_mix import (  # noqa: E402
+    LIST_PAGE,
     SCREEN_MODES,
     VISIBLE_WITHIN,
     Actor,
@@ -71,6 +73,7 @@ ALERT_WAIT = 5.0
 CLOSED_LOOP_CLIENTS = 16
 CLOSED_LOOP_SECONDS = 4.0
 BENCH_SETTINGS = {"RATE_LIMIT_WRITES_PER_SECOND": "0", "RATE_LIMIT_ANONYMOUS_PER_SECOND": "0"}
+SCREEN_COST_READS = 400  # reads of each kind measured alone after the steps
 PROCESSES = ("messaging", "projections", "notifier", "web", "kafka", "mongo", "smtp")
 LABELS = {"messaging": "messaging+relay", "kafka": "broker", "mongo": "mongod", "smtp": "smtp catcher"}
 
@@ -320,6 +323,41 @@ class Bench:
         visible_p99 = pct(visible, 0.99) if len(visible) == len(ok) else float("inf")
         return StepFigures(rate, sustained, visible_p99, growing)
 
+    async def screen_read_costs(self) -> None:
+        """A screen's read after an alert, alone: the list page (its query and its total) against the thread's row,
+        SCREEN_COST_READS of each in a row once everything is applied (no wait), CPU per read and latency."""
+        connection = Connection("127.0.0.1", self.stack.ports.projections)
+        auth = {"Authorization": f"Bearer {self.people.admin_token}"}
+        orders = [order_id for order_id, _ in self.people.orders]
+        positions: dict[str, int] = {}
+        for order_id in orders:  # each thread's position, as its latest alert would say
+            status, _, body = await connection.request("GET", f"/v1/threads/{order_id}/row", auth)
+            if status == 200:
+                positions[order_id] = int(json.loads(body)["position"])
+        paths = {
+            "page": [f"/v1/threads?per_page={LIST_PAGE}&after={max(positions.values(), default=0)}"],
+            "row": [f"/v1/threads/{o}/row?after={p}&after_order={o}" for o, p in positions.items()],
+        }
+        spent: dict[str, float] = {}
+        for mode, choices in paths.items():
+            before, latencies = self.usages(), []
+            for n in range(SCREEN_COST_READS):
+                started = time.perf_counter()
+                status, _, _ = await connection.request("GET", choices[n % len(choices)], auth)
+                latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    print(f"  ({mode} read answered {status})")
+            after = self.usages()
+            cpu = {name: (after[name].cpu_seconds - before[name].cpu_seconds) / SCREEN_COST_READS for name in after}
+            spent[mode] = cpu["projections"]
+            print(
+                f"\na screen's {mode} read alone ({SCREEN_COST_READS} in a row, {len(positions)} threads):"
+                f" p50 {ms(pct(latencies, 0.5))}  p99 {ms(pct(latencies, 0.99))}; CPU per read: projections"
+                f" {ms(cpu['projections'])}, mongod {ms(cpu['mongo'])}"
+            )
+        await connection.close()
+        print(f"  ratio projections CPU per row read / per page read: {spent['row'] / max(spent['page'], 1e-9):.2f}")
+
     async def empty_and_closed_loop(self) -> None:
         """The empty route and closed-loop posts, measured now, and their ratio."""
         host, port = "127.0.0.1", self.stack.ports.messaging
@@ -413,6 +451,7 @@ class Bench:
                 if not any(f.sustained for f in at_rate):
                     break
             await self.settle()
+            await self.screen_read_costs()
             await self.empty_and_closed_loop()
             await self.raw()
             await self.raw_mongo()
