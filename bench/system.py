@@ -10,9 +10,10 @@ staff post with an Idempotency-Key, each post followed by the poster's read-your
 (``?after=<position>``); one slot in EXTRA_EVERY also marks unread or opens or closes a dispute. Per step it prints
 the rate sustained, the posts' HTTP p50/p99, post -> visible in the poster's list p50/p99, post -> admin bell alert
 p99, e-mails sent per second, the consumers' lag at mid-step and at its end, and CPU per post and RSS of every
-process. Then, in the same run, the empty HTTP route (messaging /healthz) and closed-loop posts, the raw event-store
-append, the raw broker produce and a raw MongoDB ``insert_many`` of copies of the projections' documents, and the
-ratios. Stops everything by its process ids at the end.
+process. Then, in the same run, a screen's read alone (the list page and its total, the thread's row), the empty
+HTTP route (messaging /healthz) and closed-loop posts, the raw event-store append, the raw broker produce and a raw
+MongoDB ``insert_many`` of copies of the projections' documents, and the ratios. Stops everything by its process ids
+at the end.
 """
 
 from __future__ import annotations
