@@ -462,7 +462,7 @@ class Bench:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.mix.close()
             await self.http.aclose()
-        for mode in self.modes:
+        for mode in dict.fromkeys(self.modes):  # each mode once, however often it ran
             self.summary([f for f in figures if f.mode == mode], mode)
 
     def summary(self, figures: list[StepFigures], mode: str) -> None:
