@@ -21,7 +21,7 @@ def world(service: RunningService, kafka_settings: KafkaSettings) -> tuple[str, 
     positions = Positions(start=uuid.uuid4().int % 10**6 * 1000)
     word = f"lynx{uuid.uuid4().hex[:6]}"
     cust = f"cust-{uuid.uuid4().hex[:8]}"
-    s = [ThreadScript.new(positions, cust if i % 2 else None) for i in range(9)]
+    s = [ThreadScript.new(positions, cust if i % 2 else None) for i in range(10)]
     events: list[IntegrationEvent] = [t.registered() for t in s]
     events += [s[0].start()]  # no conversation: never listed, never counted
     events += [s[1].start(), s[1].post(f"where is it {word}")]  # unread for the admin
@@ -31,9 +31,10 @@ def world(service: RunningService, kafka_settings: KafkaSettings) -> tuple[str, 
     events += [s[5].start(), s[5].post(f"answer {word}", ADMIN)]  # unread for the customer
     events += [s[6].start(), s[6].post("one"), s[6].post("two"), s[6].read("admin"), s[6].mark_unread("admin")]
     events += [s[7].start(), s[7].post("a"), s[7].open_dispute("b"), s[7].read("admin")]
+    events += [s[9].start(), s[9].post("where"), s[9].open_dispute("lost")]  # unread and an unseen dispute
     # s[8]: registered only
     publish(kafka_settings, events)
-    last = s[7].events[-1].position
+    last = s[9].events[-1].position
     wait_for(lambda: int(service.get("/v1/bell").headers.get("X-Projection-Position", "0")) >= last, what="applied")
     return cust, word
 
@@ -66,7 +67,7 @@ def test_a_thread_lists_total_counts_its_rows(
     ids, total = rows(service, "/v1/threads", role, subject, **params)
     assert total == len(ids) == len(set(ids))
     if kind == "all" and not keyword:
-        assert total == (7 if role == "admin" else 4)  # s[0] has no conversation, s[8] no thread
+        assert total == (8 if role == "admin" else 5)  # s[0] has no conversation, s[8] no thread
 
 
 def test_the_totals_agree_with_the_bell(service: RunningService, world: tuple[str, str]) -> None:
@@ -82,10 +83,12 @@ def test_the_totals_agree_with_the_bell(service: RunningService, world: tuple[st
             news,
         )
         assert unread >= 1 and news >= unread
+    admin = service.get("/v1/bell").json()
+    assert (admin["threads_with_unread_messages"], admin["unseen_disputes"], admin["threads_with_news"]) == (4, 2, 5)
 
 
 @pytest.mark.parametrize("messages", ["all", "unread", "any"])
 def test_an_orders_lists_total_counts_its_rows(service: RunningService, world: tuple[str, str], messages: str) -> None:
     ids, total = rows(service, "/v1/orders", "admin", "staff-1", messages=messages)
     assert total == len(ids) == len(set(ids))
-    assert total == {"all": 9, "unread": 3, "any": 6}[messages]
+    assert total == {"all": 10, "unread": 4, "any": 7}[messages]
