@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ordertalk_projections.adapters.mongo_queries import bell_filters, explicit_eq, list_filters, orders_filters
+from ordertalk_projections.adapters.mongo_queries import explicit_eq, list_filters, orders_filters
 from ordertalk_projections.domain.reading import Viewer
 
 ADMIN = Viewer.of("admin", "staff")
@@ -40,10 +40,3 @@ def test_unread_orders_page_names_has_messages_which_unread_implies() -> None:
         {"unread_for_admin": {"$gt": 0}},
     )
     assert orders_filters(CUSTOMER, "all") == ({"customer_id": {"$eq": "c-1"}}, {"customer_id": "c-1"})
-
-
-def test_the_bell_counts_unread_unseen_and_both() -> None:
-    unread, unseen, both = bell_filters(CUSTOMER)
-    assert unread == {"customer_id": "c-1", "unread_for_customer": {"$gt": 0}}
-    assert unseen == {"customer_id": "c-1", "unseen_dispute_for_customer": True}
-    assert both == unread | unseen

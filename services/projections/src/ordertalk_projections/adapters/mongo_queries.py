@@ -14,7 +14,7 @@ from ordertalk_projections.domain.documents import Document
 from ordertalk_projections.domain.fields import ADMIN, news_field, unread_field, unseen_dispute_field
 from ordertalk_projections.domain.generations import Generation
 from ordertalk_projections.domain.keywords import query_words
-from ordertalk_projections.domain.reading import AttentionKind, OrderMessages, ThreadType, Viewer
+from ordertalk_projections.domain.reading import BELL_FIGURES, AttentionKind, OrderMessages, ThreadType, Viewer
 
 CONVERSATIONS: dict[str, Any] = {"has_conversation": True}
 # List kinds whose filter holds only conversations already (unread messages, news and disputes need a message
@@ -87,12 +87,6 @@ def explicit_eq(flt: dict[str, Any]) -> dict[str, Any]:
     matches inside arrays, which no index serves (a customer's list scanned all 100k threads: 3.3 s).
     """
     return {k: v if isinstance(v, dict) or k.startswith("$") else {"$eq": v} for k, v in flt.items()}
-
-
-def bell_filters(viewer: Viewer) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The bell's counts: threads with unread messages, with an unseen dispute, and with both."""
-    unread, unseen = (thread_filter(viewer, None, kind) for kind in ("unread", "unseen_disputes"))
-    return unread, unseen, unread | unseen
 
 
 async def count(coll: AsyncCollection[Document], flt: dict[str, Any]) -> int:
@@ -184,13 +178,9 @@ class MongoReadQueries:
         return items, total
 
     async def bell(self, gen: Generation, viewer: Viewer) -> BellCounts:
-        """The viewer's bell (threadstate's BellCounts): the same figures as the lists' totals.
-
-        Threads with news are those with unread messages or an unseen dispute, so their number is the two
-        counts less the threads with both (few: a subset of the unseen disputes), instead of a third count
-        as large as the unread one (at 100k threads each large count costs ~10-20 ms on the stand-in).
-        """
+        """The viewer's bell (threadstate's BellCounts), each figure counted with its list filter."""
         coll = self.db[gen.threads]
-        messages, disputes, both = await asyncio.gather(*(count(coll, flt) for flt in bell_filters(viewer)))
-        news = messages + disputes - both
+        news, messages, disputes = await asyncio.gather(
+            *(count(coll, thread_filter(viewer, None, kind)) for kind in BELL_FIGURES)
+        )
         return BellCounts(threads_with_news=news, threads_with_unread_messages=messages, unseen_disputes=disputes)
