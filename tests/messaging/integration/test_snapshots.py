@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import StoredEvent
 from tests.messaging.conftest import postgres_settings
 from tests.support.postgres import PostgresParams
@@ -212,3 +213,18 @@ def test_a_snapshot_is_rolled_back_with_the_events_it_was_saved_with(
         service.store.save(thread, **{IN_TRANSACTION: fail})
     assert snapshot_rows(service.store, thread_id) == [] and thread.snapshot_version == 0
     assert thread_of(cold(base, opened), thread_id).version == before
+
+
+def test_threads_load_without_runtime_protocol_checks(
+    base: Settings, opened: list[tuple[ThreadService | None, MessagingStore]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    converse(service_on(base, opened), "45", 2 * INTERVAL + 5)
+    loading = cold(base, opened)
+
+    def instance_check(cls: type, obj: object) -> bool:  # the library's projector asserts one per event
+        raise AssertionError(f"isinstance({type(obj).__name__}, {cls.__name__}) walks the protocol's attributes")
+
+    monkeypatch.setattr(type(CanMutateProtocol), "__instancecheck__", instance_check)
+    thread = thread_of(loading, thread_id_for("45"))
+    monkeypatch.undo()
+    assert thread.message_count == 2 * INTERVAL + 5 and thread.snapshot_version > 0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.persistence import JSONTranscoder, Recording, StoredEvent
-from eventsourcing.utils import EnvType
+from eventsourcing.utils import EnvType, strtobool
 
 from ordertalk_messaging.application.ports import SNAPSHOTS
 from ordertalk_messaging.domain.participant import ParticipantAsDict
@@ -16,6 +16,27 @@ from ordertalk_messaging.domain.thread import OrderThread
 
 SNAPSHOT_INTERVAL = "SNAPSHOT_INTERVAL"
 """The environment key of the snapshot interval: a thread is snapshotted every that many events (0: never)."""
+
+
+def project_events(aggregate: Any, events: Iterable[Any]) -> Any:
+    """``project_aggregate`` without its ``isinstance`` check against a runtime-checkable Protocol per event.
+
+    Python 3.11 answers that check by walking the protocol's attributes: about 15 µs an event, which
+    was a third of replaying a thread and 1.5 ms of a cold load of 100 events after a snapshot. Every
+    stored event and snapshot of this store has ``mutate``.
+    """
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class ThreadRepository(Repository[UUID]):
+    """The library's repository, projecting with ``project_events`` unless told otherwise."""
+
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        """``Repository.get`` (from the cache, or the latest snapshot and the events after it)."""
+        kwargs.setdefault("projector_func", project_events)
+        return super().get(aggregate_id, **kwargs)
 
 
 class MessagingStore(Application[UUID]):
@@ -44,6 +65,18 @@ class MessagingStore(Application[UUID]):
             if table and hasattr(self.recorder, "snapshots_table"):
                 self.recorder.snapshots_table = table
                 self._snapshots_in_commit = True
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository (same settings), loading threads with ``project_events``."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return ThreadRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Also store Participants."""
