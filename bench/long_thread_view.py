@@ -18,7 +18,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,16 +27,14 @@ import httpx
 from pymongo import DESCENDING, AsyncMongoClient
 
 from ordertalk_contracts import MessagePostedV1, ThreadEvent
-from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
-from ordertalk_devstack.servers import start_kafka, start_mongo
 from ordertalk_projections.adapters.mongo_store import MongoReadModels
 from ordertalk_projections.domain.documents import message_document, order_from_thread, thread_document
 from ordertalk_projections.domain.generations import Generation
 from ordertalk_projections.domain.projector import ThreadProjection, project
-from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.stand_ins import stand_ins
 from tests.projections.harness import auth, service_env
 from tests.projections.scripts import ADMIN, Positions, ThreadScript
 
@@ -192,13 +189,8 @@ def main() -> None:
     parser.add_argument("--before", help="a git revision whose projections service is timed beside this one")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers we started on a timeout too
-    var = Path(tempfile.mkdtemp(prefix="bench-long-view-"))
-    kport, mport = free_port(), free_port()
-    procs = [start_kafka(kport, var), start_mongo(mport, None, var)]
-    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{kport}", enable_idempotence=False, topic_partitions=3)
-    mongo_url = f"mongodb://127.0.0.1:{mport}"
-    try:
-        asyncio.run(ensure_topics(kafka, list(ALL_TOPICS)))
+    with stand_ins("bench-long-view-") as servers:
+        var, kafka, mongo_url, procs = servers.var, servers.kafka, servers.mongo_url, servers.procs
         print(load())
         t = time.perf_counter()
         oid = asyncio.run(seed(mongo_url, args.messages))
@@ -219,9 +211,6 @@ def main() -> None:
             print(f"  {name}: {ms(times)}; p50 = {statistics.median(times) / paged:.2f}x the paged view", flush=True)
         print(f"  goal p99 <= 50 ms -> p99 is {1000 * pct(results['paged: GET /v1/threads/{id}'], 0.99) / 50:.2f}x")
         print(f"  {load()}")
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import random
 import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -24,21 +23,20 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from ordertalk_contracts import THREAD_EVENTS, IntegrationEvent, dump
-from ordertalk_contracts.topics import ALL_TOPICS
 from ordertalk_devstack.processes import ManagedProcess, free_port, python_argv
-from ordertalk_devstack.servers import start_kafka, start_mongo
 from ordertalk_projections.adapters.kafka_source import KafkaEventLog
 from ordertalk_projections.application.ports import EventLog
 from ordertalk_projections.application.rebuild import CHUNK, Rebuilder, RebuildReport
 from ordertalk_projections.bootstrap import resources
 from ordertalk_projections.domain.generations import POINTER_TTL, Generation
 from ordertalk_projections.settings import Settings
-from ordertalk_runtime.kafka import KafkaSettings, ensure_topics
+from ordertalk_runtime.kafka import KafkaSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import read_lists, read_rebuild
 from bench.read_fill import SEARCH_WORD, FillReport, fill
 from bench.read_lists import PAGES, PER_PAGE
+from bench.stand_ins import stand_ins
 from tests.projections.harness import auth, service_env
 from tests.projections.scripts import ADMIN, Positions, ThreadScript
 
@@ -239,13 +237,8 @@ def main() -> None:
     args = parser.parse_args()
     parts = set(args.parts) or {"lag", "rebuild", "query"}  # rebuild-scale only when asked: 1M events take long
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers we started on a timeout too
-    var = Path(tempfile.mkdtemp(prefix="bench-read-"))
-    kport, mport = free_port(), free_port()
-    procs = [start_kafka(kport, var), start_mongo(mport, None, var)]
-    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{kport}", enable_idempotence=False, topic_partitions=3)
-    mongo_url = f"mongodb://127.0.0.1:{mport}"
-    try:
-        asyncio.run(ensure_topics(kafka, list(ALL_TOPICS)))
+    with stand_ins("bench-read-") as servers:
+        var, kafka, mongo_url, procs = servers.var, servers.kafka, servers.mongo_url, servers.procs
         print(load())
         if parts & {"lag", "rebuild"}:
             port = free_port()
@@ -268,9 +261,6 @@ def main() -> None:
             query(args, kafka, mongo_url, var, procs)
         if "rebuild-scale" in parts:
             rebuild_scale(args, kafka, mongo_url)
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
 
 
 if __name__ == "__main__":

@@ -143,3 +143,17 @@ async def test_prepared_batches_alert_at_once_and_persist_together_in_order() ->
     h.forget_states()
     again = await h.handle_batch([t.message(t.customer, "three")])
     assert again.new_emails == 1 and await h.counts("admin") == await h.threads.admin_counts()
+
+
+# Every event of a batch is its own alert, counts-only ones included: open lists patch the row each names.
+async def test_the_staffs_own_actions_in_one_batch_each_name_their_thread() -> None:
+    h = handler()
+    first, second, third = ThreadBuilder(), ThreadBuilder(), ThreadBuilder()
+    await h.handle_batch([first.started(), second.started(), third.started()])
+    with h.hub.subscribe("admin") as admin:
+        batch = [first.message(ADMIN), second.read(ADMIN), third.message(third.customer)]
+        await h.handle_batch(batch)
+        alerts = [admin.get_nowait() for _ in range(admin.qsize())]
+    assert [(a["order_id"], a["position"]) for a in alerts] == [(e.order_id, e.position) for e in batch]
+    assert [a["description"] is None for a in alerts] == [True, True, False]  # the staff's own: counts only
+    assert all(a["counts"] == alerts[-1]["counts"] for a in alerts)  # the batch's counts, in each
