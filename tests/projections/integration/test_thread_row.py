@@ -21,25 +21,28 @@ class Rows:
     mine: ThreadScript
     other: ThreadScript
     silent: ThreadScript
+    word: str  # in both threads only: the admin's list of them (the service reads the suite's whole topic)
 
 
 @pytest.fixture(scope="module")
 def rows(service: RunningService, kafka_settings: KafkaSettings) -> Rows:
     positions = Positions(start=uuid.uuid4().int % 10**6 * 1000)
+    word = f"otter{uuid.uuid4().hex[:6]}"
     mine = ThreadScript.new(positions, f"cust-{uuid.uuid4().hex[:8]}")
     other = ThreadScript.new(positions, f"cust-{uuid.uuid4().hex[:8]}")
     silent = ThreadScript.new(positions)
     events: list[IntegrationEvent] = [mine.registered(), other.registered(), silent.registered()]
-    events += [mine.start(), mine.post("Where is my parcel?"), mine.post("We shipped it", ADMIN)]
-    events += [other.start(), other.post("Hello"), other.open_dispute("Late")]
+    events += [mine.start(), mine.post(f"Where is my parcel? {word}"), mine.post("We shipped it", ADMIN)]
+    events += [other.start(), other.post(f"Hello {word}"), other.open_dispute("Late")]
     publish(kafka_settings, events)
     last = other.events[-1].position
     wait_for(lambda: int(service.get("/v1/bell").headers.get("X-Projection-Position", "0")) >= last, what="applied")
-    return Rows(mine, other, silent)
+    return Rows(mine, other, silent, word)
 
 
 def test_the_row_is_the_lists_item(service: RunningService, rows: Rows) -> None:
-    listed = service.get("/v1/threads", per_page=200).json()["items"]
+    listed = service.get("/v1/threads", q=rows.word).json()["items"]
+    assert {i["order_id"] for i in listed} == {rows.mine.order_id, rows.other.order_id}
     for script in (rows.mine, rows.other):
         item = next(i for i in listed if i["order_id"] == script.order_id)
         answer = service.get(f"/v1/threads/{script.order_id}/row")
